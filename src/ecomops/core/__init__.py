@@ -1,0 +1,1 @@
+"""Layer 1: event and entity schemas, configuration, errors."""
