@@ -1,0 +1,47 @@
+# ecomops: `make demo` sets up and runs the main job; `make test` sets up and runs every test.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+PIP    := $(BIN)/pip install --disable-pip-version-check -q -c constraints.txt
+DEMO_EVENTS ?= 2000000
+DEMO_STATE  ?= demo-state
+BENCH_EVENTS ?= 200000
+
+.PHONY: demo test bench setup setup-all system clean help
+
+help:
+	@echo "make demo   - create .venv, install, run the simulator through the engine ($(DEMO_EVENTS) events)"
+	@echo "make test   - install everything (system packages too) and run the test suite"
+	@echo "make bench  - run the benchmarks and write benchmarks/results/"
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+# Core install: the engine, the simulator, the store. One pip call: piecemeal installs downgrade pins.
+$(VENV)/.core: pyproject.toml constraints.txt | $(BIN)/python
+	$(PIP) -e .
+	@touch $@
+
+# Everything, for tests and benchmarks (PostgreSQL driver, River, Vowpal Wabbit, pytest, hypothesis).
+$(VENV)/.all: pyproject.toml constraints.txt | $(BIN)/python
+	$(PIP) -e '.[all]'
+	@touch $@ $(VENV)/.core
+
+setup: $(VENV)/.core
+setup-all: $(VENV)/.all system
+
+system:
+	@bash scripts/install-system.sh
+
+demo: setup
+	$(BIN)/ecomops run --source sim --events $(DEMO_EVENTS) --seed 0 --state $(DEMO_STATE)
+	@echo "Open $(DEMO_STATE)/report.html to see the rolling AUC/logloss plots; run again to resume."
+
+test: setup-all
+	$(BIN)/python -m pytest
+
+bench: setup-all
+	$(BIN)/python benchmarks/online_learning.py --events $(BENCH_EVENTS) --out benchmarks/results/online_learning.json
+
+clean:
+	rm -rf $(VENV) $(DEMO_STATE) .pytest_cache

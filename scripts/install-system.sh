@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# System packages the tests need: a real redis-server for the Redis Streams source.
+# Idempotent: installs only what is missing. Uses sudo when not root.
+set -euo pipefail
+need=()
+command -v redis-server >/dev/null 2>&1 || need+=(redis-server)
+if ((${#need[@]} == 0)); then
+  exit 0
+fi
+if ! command -v apt-get >/dev/null 2>&1; then
+  echo "missing: ${need[*]}; install them with your package manager (this script knows apt-get only)" >&2
+  exit 1
+fi
+SUDO=""
+[ "$(id -u)" -eq 0 ] || SUDO="sudo"
+echo "installing system packages: ${need[*]}"
+$SUDO apt-get update -qq
+DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null

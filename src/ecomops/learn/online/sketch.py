@@ -1,0 +1,90 @@
+"""Fixed-memory, time-decayed counters keyed by strings (hashed, so memory never grows).
+
+Used for streaming feature statistics: orders per device in the last hour, a buyer's
+repurchase cycle, a product's current conversion. Collisions only blur counts; size the
+table so they stay rare for the number of distinct keys you expect.
+
+>>> c = DecayedCounters(n_bits=12, half_life=3600.0)
+>>> c.add("device=d1", ts=0.0)
+1.0
+>>> round(c.add("device=d1", ts=3600.0), 3)  # the first count has halved
+1.5
+>>> c.get("device=d2", ts=3600.0)
+0.0
+"""
+
+from __future__ import annotations
+
+import math
+import zlib
+
+import numpy as np
+
+
+def stable_index(key: str, mask: int) -> int:
+    """crc32 is stable across processes (unlike ``hash``) and runs in C."""
+    return zlib.crc32(key.encode("utf-8", "surrogatepass")) & mask
+
+
+class DecayedCounters:
+    def __init__(self, n_bits: int = 16, half_life: float = 3600.0):
+        self.mask = (1 << n_bits) - 1
+        self.rate = math.log(2.0) / half_life if half_life > 0 else 0.0
+        self.value = np.zeros(1 << n_bits, dtype=np.float64)
+        self.stamp = np.zeros(1 << n_bits, dtype=np.float64)
+
+    def _decayed(self, i: int, ts: float) -> float:
+        v = self.value[i]
+        if v == 0.0 or self.rate == 0.0:
+            return float(v)
+        dt = ts - self.stamp[i]
+        return float(v * math.exp(-self.rate * dt)) if dt > 0 else float(v)
+
+    def get(self, key: str, ts: float) -> float:
+        return self._decayed(stable_index(key, self.mask), ts)
+
+    def add(self, key: str, ts: float, amount: float = 1.0) -> float:
+        i = stable_index(key, self.mask)
+        v = self._decayed(i, ts) + amount
+        self.value[i] = v
+        if ts > self.stamp[i]:
+            self.stamp[i] = ts
+        return v
+
+    def state_dict(self) -> dict:
+        nz = np.flatnonzero(self.value)
+        return {"mask": self.mask, "rate": self.rate, "idx": nz.astype(np.int32), "value": self.value[nz], "stamp": self.stamp[nz]}
+
+    def load_state_dict(self, s: dict) -> None:
+        self.mask, self.rate = s["mask"], s["rate"]
+        self.value = np.zeros(self.mask + 1, dtype=np.float64)
+        self.stamp = np.zeros(self.mask + 1, dtype=np.float64)
+        self.value[s["idx"]] = s["value"]
+        self.stamp[s["idx"]] = s["stamp"]
+
+
+class LastSeen:
+    """Last timestamp per hashed key (e.g. when a buyer last ordered a product)."""
+
+    def __init__(self, n_bits: int = 16):
+        self.mask = (1 << n_bits) - 1
+        self.ts = np.full(1 << n_bits, -1.0, dtype=np.float64)
+
+    def get(self, key: str) -> float | None:
+        v = self.ts[stable_index(key, self.mask)]
+        return None if v < 0 else float(v)
+
+    def set(self, key: str, ts: float) -> float | None:
+        i = stable_index(key, self.mask)
+        prev = self.ts[i]
+        self.ts[i] = ts
+        return None if prev < 0 else float(prev)
+
+    def state_dict(self) -> dict:
+        nz = np.flatnonzero(self.ts >= 0)
+        return {"mask": self.mask, "idx": nz.astype(np.int32), "ts": self.ts[nz]}
+
+    def load_state_dict(self, s: dict) -> None:
+        self.mask = s["mask"]
+        self.ts = np.full(self.mask + 1, -1.0, dtype=np.float64)
+        self.ts[s["idx"]] = s["ts"]

@@ -1,0 +1,5 @@
+"""Recommendation: which business buyer will order which product."""
+
+from .propensity import PurchasePropensity
+
+__all__ = ["PurchasePropensity"]

@@ -1,0 +1,88 @@
+"""Purchase propensity: will this buyer order the product it is looking at?
+
+A view, click or add-to-cart of (buyer, product) asks for a score; an order of that product by
+that buyer within the horizon makes it a positive, silence makes it a negative. Features mix
+identity (buyer, product, and their cross: memorization of repeat purchases) with streaming
+statistics (the buyer's reorder cycle for the product, the product's current popularity and
+conversion, which move with promotions and seasons).
+"""
+
+from __future__ import annotations
+
+import math
+
+from ...core.config import EngineConfig
+from ...core.events import AddToCart, Click, Event, Order, View
+from ...learn.online.sketch import DecayedCounters, LastSeen
+from ..task import OnlineTask, log_bucket
+
+_DAY = 86400.0
+
+
+class PurchasePropensity(OnlineTask):
+    name = "propensity"
+    default_label = 0.0
+
+    def __init__(self, cfg: EngineConfig):
+        super().__init__(cfg, cfg.propensity_horizon_s)
+        self.product_orders = DecayedCounters(16, half_life=_DAY)
+        self.product_views = DecayedCounters(16, half_life=_DAY)
+        self.buyer_orders = DecayedCounters(16, half_life=7 * _DAY)
+        self.pair_orders = DecayedCounters(18, half_life=0.0)  # plain count: repeat purchases
+        self.pair_last = LastSeen(18)
+
+    def observe(self, ev: Event) -> None:
+        self.advance(ev.ts)
+        if isinstance(ev, (View, Click, AddToCart)):
+            key = (ev.buyer_id, ev.product_id)
+            if key not in self.labels._pending:
+                self.labels.register(key, self.features(ev), ev.ts)
+            if isinstance(ev, View):
+                self.product_views.add(ev.product_id, ev.ts)
+        elif isinstance(ev, Order):
+            seen = set()
+            for line in ev.lines:
+                if line.product_id in seen:
+                    continue
+                seen.add(line.product_id)
+                self.labels.resolve((ev.buyer_id, line.product_id), 1.0)
+                pair = ev.buyer_id + "\x1f" + line.product_id
+                self.pair_orders.add(pair, ev.ts)
+                self.pair_last.set(pair, ev.ts)
+                self.product_orders.add(line.product_id, ev.ts)
+            self.buyer_orders.add(ev.buyer_id, ev.ts)
+
+    def features(self, ev: View | Click | AddToCart) -> dict:
+        b, p, ts = ev.buyer_id, ev.product_id, ev.ts
+        cat = getattr(ev, "category", None) or ""
+        pair = b + "\x1f" + p
+        last = self.pair_last.get(pair)
+        p_orders = self.product_orders.get(p, ts)
+        p_views = self.product_views.get(p, ts)
+        hour = int((ts % _DAY) // 3600)
+        return {
+            "kind": ev.type,
+            "buyer": b,
+            "product": p,
+            "category": cat,
+            "buyer_product": pair,
+            "buyer_category": b + "\x1f" + cat,
+            "hour": str(hour),
+            "since_last_order_days": log_bucket(None if last is None else (ts - last) / _DAY, 1.6),
+            "pair_orders": log_bucket(self.pair_orders.get(pair, ts)),
+            "product_orders": math.log1p(p_orders),
+            "product_conv": p_orders / (p_views + 5.0),
+            "buyer_orders": math.log1p(self.buyer_orders.get(b, ts)),
+        }
+
+    def stats_state(self) -> dict:
+        return {
+            k: getattr(self, k).state_dict()
+            for k in ("product_orders", "product_views", "buyer_orders", "pair_orders", "pair_last")
+        }
+
+    def load_stats_state(self, s: dict) -> None:
+        for k, v in s.items():
+            getattr(self, k).load_state_dict(v)
+
+
