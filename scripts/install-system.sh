@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
-# System packages the tests need: a real redis-server for the Redis Streams source.
+# System packages the tests need: a real redis-server (Redis Streams source) and PostgreSQL
+# (the store by URL). Both are started by the tests themselves on loopback, never as services.
 # Idempotent: installs only what is missing. Uses sudo when not root.
 set -euo pipefail
 need=()
 command -v redis-server >/dev/null 2>&1 || need+=(redis-server)
+ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need+=(postgresql)
 if ((${#need[@]} == 0)); then
   exit 0
 fi
