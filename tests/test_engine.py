@@ -103,7 +103,7 @@ def test_crash_on_file_with_bad_input_loses_nothing_and_learns_nothing_twice(tmp
     store = Store.open(crashed)
     codes = store.scoped(ALL_MERCHANTS).count_dead_letters()
     assert sum(codes.values()) == bad  # none written twice by the replay
-    assert {"missing_field", "encoding", "duplicate", "malformed"} <= set(codes)
+    assert {"missing_field", "encoding", "duplicate", "truncated"} <= set(codes)
 
 
 def test_engine_learns_and_keeps_merchants_apart(tmp_path):

@@ -251,8 +251,8 @@ def _code(msg: str) -> str:
 
 
 def _check_floats(obj: Any, path: str) -> None:
-    # strict=False lets "nan" strings through as floats; constraints catch most, but not in
-    # optional untyped places, so reject non-finite numbers anywhere up front.
+    # Every float field carries ge/le constraints, which already reject NaN and inf (also from
+    # "nan" strings that strict=False converts); this pass only names the problem plainly.
     if isinstance(obj, float):
         if not math.isfinite(obj):
             raise ValidationError(f"non-finite number {obj!r} - at `{path}`", "non_finite")
@@ -262,5 +262,3 @@ def _check_floats(obj: Any, path: str) -> None:
     elif isinstance(obj, (list, tuple)):
         for i, v in enumerate(obj):
             _check_floats(v, f"{path}[{i}]")
-    elif isinstance(obj, str) and obj.strip().lower() in ("nan", "inf", "-inf", "+inf", "infinity", "-infinity"):
-        raise ValidationError(f"non-finite number {obj!r} - at `{path}`", "non_finite")

@@ -23,8 +23,6 @@ from ..learn.online.hashing import FeatureHasher, SparseBatch
 from ..learn.online.linear import LogisticRegression
 from ..learn.online.optim import FTRL
 
-_EPS = 1e-12
-
 
 @dataclass
 class FlushResult:
@@ -45,8 +43,7 @@ class OnlineTask:
         self.model = LogisticRegression(n_bits=cfg.n_bits, optimizer=FTRL(), seed=cfg.seed)
         self.labels = DelayedLabels(horizon_s, self.default_label, cfg.max_pending)
         self.evaluation = ProgressiveValidation(window=cfg.rolling_window, every=cfg.eval_every)
-        self.detector = DriftDetector(cfg.drift_detector)
-        self.policy = AdaptationPolicy(self.model)
+        self.policy = AdaptationPolicy(self.model, detector=DriftDetector(cfg.drift_detector))
         self.n_learned = 0
         self.now = 0.0  # watermark: latest event time seen, so late events never rewind expiry
 
@@ -79,26 +76,31 @@ class OnlineTask:
             out.scored = len(unscored)
         resolved = self.labels.take_resolved()
         if resolved:
-            batch = SparseBatch.from_rows([(p.indices, p.values) for p in resolved])
+            # rows are already int32/float32 arrays: concatenate directly (from_rows re-checks each)
+            lengths = np.fromiter((p.indices.size for p in resolved), dtype=np.int64, count=len(resolved))
+            indptr = np.zeros(len(resolved) + 1, dtype=np.int64)
+            np.cumsum(lengths, out=indptr[1:])
+            batch = SparseBatch(
+                indptr,
+                np.concatenate([p.indices for p in resolved]),
+                np.concatenate([p.values for p in resolved]),
+                len(resolved),
+            )
             y = np.fromiter((p.label for p in resolved), dtype=np.float64, count=len(resolved))
             prob = np.fromiter((p.prob for p in resolved), dtype=np.float64, count=len(resolved))
             self.model.learn_many(batch, y)
             self.n_learned += len(resolved)
             self.evaluation.update_many(y, prob, position)
-            losses = -(y * np.log(np.clip(prob, _EPS, 1.0)) + (1 - y) * np.log(np.clip(1 - prob, _EPS, 1.0)))
-            for loss in losses.tolist():
-                if self.detector.update(loss if math.isfinite(loss) else 30.0):
-                    if self.policy.on_alarm(self.n_learned):
-                        out.alarms.append(position)
+            # alarms re-open the learning rates (with a cool-down); reported at the chunk's position
+            out.alarms = [position for _ in self.policy.update_many(y, prob)]
             out.labels, out.probs = y, prob
         return out
 
     def state_dict(self) -> dict:
         return {
-            "model": self.model.state_dict(),
+            "model": pack_model_state(self.model.state_dict()),
             "labels": self.labels.state_dict(),
             "evaluation": self.evaluation.state_dict(),
-            "detector": self.detector,
             "policy": self.policy.state_dict(),
             "n_learned": self.n_learned,
             "now": self.now,
@@ -106,15 +108,47 @@ class OnlineTask:
         }
 
     def load_state_dict(self, s: dict) -> None:
-        self.model.load_state_dict(s["model"])
+        self.model.load_state_dict(unpack_model_state(s["model"]))
         self.labels.load_state_dict(s["labels"])
         self.evaluation.load_state_dict(s["evaluation"])
-        self.detector = s["detector"]
-        self.policy = AdaptationPolicy(self.model)
         self.policy.load_state_dict(s["policy"])
         self.n_learned = s["n_learned"]
         self.now = s["now"]
         self.load_stats_state(s["stats"])
+
+
+def pack_model_state(d: dict) -> dict:
+    """Keep only the touched coordinates of hashed parameter arrays.
+
+    A model over 2**18 hashed coordinates is 6 MB dense, yet one merchant's stream touches a
+    fraction of them; checkpoints write the union of non-zero coordinates across the arrays
+    that share the hashed axis, which restores the exact same parameters.
+    """
+    size = 1 << int(d["n_bits"])
+    big = [k for k, v in d.items() if isinstance(v, np.ndarray) and v.shape and v.shape[-1] == size]
+    if not big:
+        return d
+    mask = np.zeros(size, dtype=bool)
+    for k in big:
+        v = d[k].reshape(-1, size)
+        mask |= (v != 0).any(axis=0)
+    idx = np.flatnonzero(mask).astype(np.int32)
+    out = {k: v for k, v in d.items() if k not in big}
+    out["__packed__"] = {k: (d[k].shape, d[k].dtype.str, d[k].reshape(-1, size)[:, idx]) for k in big}
+    out["__idx__"] = idx
+    return out
+
+
+def unpack_model_state(d: dict) -> dict:
+    if "__packed__" not in d:
+        return d
+    out = {k: v for k, v in d.items() if k not in ("__packed__", "__idx__")}
+    size = 1 << int(d["n_bits"])
+    for k, (shape, dtype, vals) in d["__packed__"].items():
+        full = np.zeros((int(np.prod(shape)) // size, size), dtype=np.dtype(dtype))
+        full[:, d["__idx__"]] = vals
+        out[k] = full.reshape(shape)
+    return out
 
 
 def log_bucket(x: float | None, base: float = 2.0) -> str:

@@ -63,6 +63,8 @@ class DelayedLabels:
         self.n_expired = 0
         self.n_evicted = 0
         self.n_unmatched = 0  # labels for keys never seen or long gone
+        # earliest time at which anything can expire: lets the per-event check be one comparison
+        self.next_due = float("inf")
 
     def __len__(self) -> int:
         return len(self._pending)
@@ -72,6 +74,8 @@ class DelayedLabels:
         if key in self._pending:
             return False
         p = Pending(key, features, ts)
+        if not self._pending:
+            self.next_due = ts + self.horizon
         self._pending[key] = p
         self._unscored.append(p)
         if len(self._pending) > self.max_pending:
@@ -89,15 +93,21 @@ class DelayedLabels:
 
     def expire(self, now: float) -> int:
         """Resolve everything registered before ``now - horizon`` with the default label."""
+        if now < self.next_due:
+            return 0
         n = 0
         cutoff = now - self.horizon
-        while self._pending:
-            key, p = next(iter(self._pending.items()))
+        pending = self._pending
+        while pending:
+            key, p = next(iter(pending.items()))
             if p.ts > cutoff:
+                self.next_due = p.ts + self.horizon
                 break
-            del self._pending[key]
+            del pending[key]
             self._settle(p, self.default_label)
             n += 1
+        else:
+            self.next_due = float("inf")
         self.n_expired += n
         return n
 
@@ -125,4 +135,5 @@ class DelayedLabels:
 
     def load_state_dict(self, state: dict) -> None:
         self._pending = OrderedDict((p.key, p) for p in state["pending"])
+        self.next_due = state["pending"][0].ts + self.horizon if state["pending"] else float("inf")
         self.n_expired, self.n_evicted, self.n_unmatched = state["counts"]
