@@ -108,9 +108,10 @@ def test_crash_on_file_with_bad_input_loses_nothing_and_learns_nothing_twice(tmp
 
 def test_engine_learns_and_keeps_merchants_apart(tmp_path):
     store = Store.open(tmp_path)
-    eng = Engine(store, open_source("sim", events=60_000, seed=1), EngineConfig(checkpoint_every=8192))
+    # 150k events = 4.5 simulated days: past the 72 h risk horizon, so legit orders get labels
+    eng = Engine(store, open_source("sim", events=150_000, seed=1), EngineConfig(checkpoint_every=65536))
     s = eng.run()
-    assert s.records_read == 60_000 and s.events_applied + s.dead_letters == 60_000
+    assert s.records_read == 150_000 and s.events_applied + s.dead_letters == 150_000
     risk = s.models["risk"]
     assert risk["n"] > 1000 and risk["cum_auc"] > 0.75
     assert s.models["propensity"]["n"] > 10_000 and s.models["propensity"]["cum_auc"] > 0.6

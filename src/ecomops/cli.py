@@ -96,11 +96,10 @@ def run(
         _fail(str(exc))
     finally:
         src.close()
-    report_path = None
-    if report:
-        from .web.report import write_report
+    from .web.report import attach_recovery, drift_points_for, write_report
 
-        report_path = write_report(state / "report.html", summary, source=source, seed=seed)
+    attach_recovery(summary, drift_points_for(source, seed, summary.records_read))
+    report_path = write_report(state / "report.html", summary, source=source, seed=seed) if report else None
     from .engine import model_digest
 
     result = asdict(summary)
@@ -147,10 +146,11 @@ def _run_with_progress(engine, total: Optional[int], limit: Optional[int]):
 def _print_summary(summary, digest: str) -> None:
     t = Table(title="ecomops run", show_lines=False)
     t.add_column("model")
-    for col in ("examples", "logloss", "AUC", "rolling logloss", "rolling AUC", "drift alarms", "recovery (examples)"):
+    from .web.report import recovery_text
+
+    for col in ("examples", "logloss", "AUC", "rolling logloss", "rolling AUC", "drift alarms", "recovered after known drift"):
         t.add_column(col, justify="right")
     for name, m in summary.models.items():
-        rec = m.get("recovery")
         t.add_row(
             name,
             f"{m.get('n', 0):,}",
@@ -159,7 +159,7 @@ def _print_summary(summary, digest: str) -> None:
             _fmt(m.get("logloss")),
             _fmt(m.get("auc")),
             str(m.get("drift_alarms", 0)),
-            "-" if rec is None else str(rec),
+            recovery_text(m.get("recovery")),
         )
     out.print(t)
     out.print(

@@ -69,6 +69,9 @@ class DelayedLabels:
     def __len__(self) -> int:
         return len(self._pending)
 
+    def __contains__(self, key: Hashable) -> bool:
+        return key in self._pending
+
     def register(self, key: Hashable, features: Any, ts: float) -> bool:
         """Queue a prediction; the first registration of a key wins until it is resolved."""
         if key in self._pending:
