@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 PIP    := $(BIN)/pip install --disable-pip-version-check -q -c constraints.txt
-DEMO_EVENTS ?= 2000000
+DEMO_EVENTS ?= 4000000
 DEMO_STATE  ?= demo-state
 BENCH_EVENTS ?= 200000
 

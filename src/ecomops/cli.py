@@ -144,12 +144,12 @@ def _run_with_progress(engine, total: Optional[int], limit: Optional[int]):
 
 
 def _print_summary(summary, digest: str) -> None:
-    t = Table(title="ecomops run", show_lines=False)
-    t.add_column("model")
     from .web.report import recovery_text
 
-    for col in ("examples", "logloss", "AUC", "rolling logloss", "rolling AUC", "drift alarms", "recovered after known drift"):
-        t.add_column(col, justify="right")
+    t = Table(title="ecomops run (progressive validation: scored before learned)", show_lines=False)
+    t.add_column("model", no_wrap=True)
+    for col in ("examples", "logloss", "AUC", "roll. logloss", "roll. AUC", "alarms", "recovered drifts"):
+        t.add_column(col, justify="right", no_wrap=col != "recovered drifts")
     for name, m in summary.models.items():
         t.add_row(
             name,

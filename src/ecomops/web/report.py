@@ -57,7 +57,7 @@ def recovery_text(rec) -> str:
     if not rec:
         return "-"
     med = rec["median_records"]
-    return f"{rec['recovered']}/{rec['drifts']}" + (f", median {med:,}" if med is not None else "")
+    return f"{rec['recovered']}/{rec['drifts']}" + (f", median {med:,} records" if med is not None else "")
 
 
 def plot_rolling(series: dict[str, list[dict]], drift: list[dict], alarms: list[dict], path: Path | None = None):
