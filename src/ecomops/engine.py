@@ -205,6 +205,10 @@ class Engine:
             DeadLetterRow(d.merchant_id or "", d.source, d.offset, d.event_id, d.code, d.reason, d.raw)
         )
 
+    def _reject(self, rec, ev: Event, code: str, reason: str) -> None:
+        """A valid event the engine still must not apply: kept as a dead letter with the reason."""
+        self._dead(DeadLetter(self.source.name, rec.offset, ev.merchant_id, code, reason, _raw(rec), ev.event_id))
+
     def _apply(self, ev: Event) -> None:
         for task in self._tasks(ev.merchant_id).values():
             task.observe(ev)
@@ -253,29 +257,14 @@ class Engine:
                 if isinstance(parsed, DeadLetter):
                     self._dead(parsed)
                 elif not self.dedup.check_and_add(parsed.merchant_id, parsed.event_id):
-                    self._dead(
-                        DeadLetter(
-                            source=self.source.name,
-                            offset=rec.offset,
-                            merchant_id=parsed.merchant_id,
-                            code="duplicate",
-                            reason=f"duplicate event_id {parsed.event_id!r}: already applied, ignored",
-                            raw=_raw(rec),
-                            event_id=parsed.event_id,
-                        )
-                    )
+                    self._reject(rec, parsed, "duplicate", f"duplicate event_id {parsed.event_id!r}: already applied, ignored")
                 elif parsed.merchant_id not in self.merchants and len(self.merchants) >= cfg.max_merchants:
-                    self._dead(
-                        DeadLetter(
-                            source=self.source.name,
-                            offset=rec.offset,
-                            merchant_id=parsed.merchant_id,
-                            code="merchant_limit",
-                            reason=f"merchant {parsed.merchant_id!r} would exceed max_merchants={cfg.max_merchants}; "
-                            "raise it (--max-merchants) if this merchant is real",
-                            raw=_raw(rec),
-                            event_id=parsed.event_id,
-                        )
+                    self._reject(
+                        rec,
+                        parsed,
+                        "merchant_limit",
+                        f"merchant {parsed.merchant_id!r} would exceed max_merchants={cfg.max_merchants}; "
+                        "raise it (--max-merchants) if this merchant is real",
                     )
                 else:
                     self._apply(parsed)

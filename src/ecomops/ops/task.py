@@ -54,11 +54,14 @@ class OnlineTask:
     def observe(self, event: Event) -> None:
         raise NotImplementedError
 
+    stats: tuple[str, ...] = ()  # attributes holding streaming feature statistics (checkpointed)
+
     def stats_state(self) -> dict:
-        return {}
+        return {k: getattr(self, k).state_dict() for k in self.stats}
 
     def load_stats_state(self, state: dict) -> None:
-        pass
+        for k, v in state.items():
+            getattr(self, k).load_state_dict(v)
 
     # -- shared machinery ------------------------------------------------------------------------
     def advance(self, ts: float) -> None:

@@ -24,6 +24,7 @@ _DAY = 86400.0
 class PurchasePropensity(OnlineTask):
     name = "propensity"
     default_label = 0.0
+    stats = ("product_orders", "product_views", "buyer_orders", "buyer_views", "pair_orders", "pair_last")
 
     def __init__(self, cfg: EngineConfig):
         super().__init__(cfg, cfg.propensity_horizon_s)
@@ -81,15 +82,3 @@ class PurchasePropensity(OnlineTask):
             "buyer_orders": math.log1p(b_orders),
             "buyer_conv": b_orders / (self.buyer_views.get(b, ts) + 5.0),
         }
-
-    def stats_state(self) -> dict:
-        return {
-            k: getattr(self, k).state_dict()
-            for k in ("product_orders", "product_views", "buyer_orders", "buyer_views", "pair_orders", "pair_last")
-        }
-
-    def load_stats_state(self, s: dict) -> None:
-        for k, v in s.items():
-            getattr(self, k).load_state_dict(v)
-
-

@@ -30,6 +30,7 @@ def ip_prefix(ip: str | None) -> str:
 class FakeOrderRisk(OnlineTask):
     name = "risk"
     default_label = 0.0
+    stats = ("device_orders", "ip_orders", "account_orders", "device_accounts", "ip_accounts", "pairs_seen")
 
     def __init__(self, cfg: EngineConfig):
         super().__init__(cfg, cfg.risk_horizon_s)
@@ -89,13 +90,3 @@ class FakeOrderRisk(OnlineTask):
             self.ip_orders.add(net, ts)
             if self.pairs_seen.set("i\x1f" + net + "\x1f" + acct, ts) is None:
                 self.ip_accounts.add(net, ts)
-
-    def stats_state(self) -> dict:
-        return {
-            k: getattr(self, k).state_dict()
-            for k in ("device_orders", "ip_orders", "account_orders", "device_accounts", "ip_accounts", "pairs_seen")
-        }
-
-    def load_stats_state(self, s: dict) -> None:
-        for k, v in s.items():
-            getattr(self, k).load_state_dict(v)
