@@ -130,3 +130,44 @@ def test_resume_with_other_source_is_refused(tmp_path):
     r = _run(tmp_path / "st", "--source", f"file:{other}", check=False)
     assert r.returncode == 2
     assert "same --source" in r.stderr and "Traceback" not in r.stderr
+
+
+_VALID = {"type": "view", "event_id": "e", "merchant_id": "m1", "ts": 1.7e9, "buyer_id": "b", "product_id": "p"}
+
+
+def _mutations():
+    from hypothesis import strategies as st
+
+    junk = st.binary(max_size=200).filter(lambda b: b"\n" not in b and b"\r" not in b)
+    def mutate(d):
+        return st.sampled_from(list(d)).flatmap(
+            lambda k: st.one_of(
+                st.just({x: v for x, v in d.items() if x != k}),
+                st.builds(lambda v: {**d, k: v}, st.one_of(st.none(), st.integers(), st.floats(), st.text(max_size=30),
+                                                           st.lists(st.integers(), max_size=3))),
+            )
+        )
+    return st.one_of(junk, mutate(_VALID).map(lambda d: json.dumps(d).encode()),
+                     st.just(orjson.dumps(_VALID)))
+
+
+def test_fuzzed_file_every_line_is_applied_or_dead_lettered(tmp_path_factory):
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis import strategies as st
+
+    @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+    @given(st.lists(_mutations(), min_size=1, max_size=40))
+    def check(lines):
+        d = tmp_path_factory.mktemp("fuzz")
+        lines = [ln.replace(b"e\"", f"e{i}\"".encode(), 1) if i % 2 else ln for i, ln in enumerate(lines)]
+        body = b"\n".join(lines) + b"\n"
+        (d / "in.jsonl").write_bytes(body)
+        store = Store.open(d / "st")
+        s = Engine(store, open_source(f"file:{d / 'in.jsonl'}"), EngineConfig(chunk_size=8, checkpoint_every=8)).run()
+        non_empty = sum(1 for ln in lines if ln.strip())
+        assert s.records_read == non_empty  # blank lines are skipped, every other line is a record
+        assert s.events_applied + s.dead_letters == s.records_read
+        rows = store.scoped(ALL_MERCHANTS).dead_letters(limit=1000)
+        assert len(rows) == s.dead_letters and all(r.reason and r.code for r in rows)
+
+    check()
