@@ -42,6 +42,7 @@ test: setup-all
 
 bench: setup-all
 	$(BIN)/python benchmarks/online_learning.py --events $(BENCH_EVENTS) --out benchmarks/results/online_learning.json
+	$(BIN)/python benchmarks/engine_throughput.py --events 1000000 --out benchmarks/results/engine_throughput.json
 
 clean:
 	rm -rf $(VENV) $(DEMO_STATE) .pytest_cache

@@ -63,6 +63,21 @@ def test_sigkill_mid_stream_then_resume_equals_uninterrupted(tmp_path):
     assert (b["events_applied"], b["dead_letters"], b["model_digest"]) == (
         a["events_applied"], a["dead_letters"], a["model_digest"])
 
+    # SIGTERM (what a service manager sends) stops cleanly at a chunk boundary and resumes exactly
+    stopped = tmp_path / "stopped"
+    proc = subprocess.Popen([*CLI, "run", "--state", str(stopped), "--json", "--no-report", *args],
+                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    while _records_read(stopped) < 30_000:
+        assert proc.poll() is None and time.time() < deadline + 300
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGTERM)
+    out, _ = proc.communicate(timeout=120)
+    assert proc.returncode == 0
+    first = json.loads(out)
+    assert first["interrupted"] and first["records_read"] < n and first["records_read"] % 1024 == 0
+    _run(stopped, *args)
+    assert _state(stopped)["model_digest"] == a["model_digest"]
+
 
 def _jsonl_with_bad_lines(path: Path, n: int = 6000) -> int:
     from ecomops.sim import SimConfig, Simulator
