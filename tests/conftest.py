@@ -19,6 +19,13 @@ REDIS_SERVER = shutil.which("redis-server") or next(
 
 
 
+def _missing(reason: str) -> None:
+    # `make test` installs both servers, so in CI a missing one is a broken setup, never a skip.
+    if os.environ.get("CI"):
+        pytest.fail(reason)
+    pytest.skip(reason)
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -30,7 +37,7 @@ def postgres_url():
     """A throwaway PostgreSQL cluster on loopback (Debian's postgresql, installed by `make test`)."""
     bins = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"))
     if not bins:
-        pytest.skip("PostgreSQL server binaries not installed: run scripts/install-system.sh")
+        _missing("PostgreSQL server binaries not installed: run scripts/install-system.sh")
     bindir = os.path.dirname(bins[-1])
     root = tempfile.mkdtemp(prefix="ecomops-pg-")
     data = os.path.join(root, "data")
@@ -67,7 +74,7 @@ def wait_for(predicate, timeout: float = 10.0, interval: float = 0.05):
 def redis_port(tmp_path):
     """Start `redis-server` on a free loopback port (no persistence); yield the port; kill it."""
     if REDIS_SERVER is None:
-        pytest.skip("redis-server binary not installed (apt-get install redis-server); CI installs it")
+        _missing("redis-server binary not installed: run scripts/install-system.sh")
     import redis
 
     port = free_port()
