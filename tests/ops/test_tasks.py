@@ -21,16 +21,19 @@ def _order(i, buyer, product, ts, **kw):
                  lines=[OrderLine(product_id=product, quantity=1, unit_price=10.0)], **kw)
 
 
-def test_propensity_joins_orders_to_views_and_expires_the_rest():
+def test_propensity_joins_orders_to_views_and_learns_all_at_the_horizon():
     t = PurchasePropensity(CFG)
     t.observe(_view(1, "b1", "p1", 0.0))
     t.observe(_view(2, "b1", "p2", 10.0))
     t.observe(_view(3, "b1", "p1", 20.0))  # same pair again: still one pending example
     t.observe(_order(4, "b1", "p1", 60.0))
     r = t.flush(H, position=4)
-    assert r.scored == 2 and r.labels.tolist() == [1.0]
-    t.observe(_view(5, "b9", "p9", 10_000.0))  # > 1 h later: b1/p2 expires as a negative
-    r = t.flush(H, position=5)
+    # the positive is known, but waits for its horizon like the negative will
+    assert r.scored == 2 and r.labels.tolist() == []
+    t.observe(_view(5, "b9", "p9", 3605.0))  # past b1/p1's horizon, not yet b1/p2's
+    assert t.flush(H, position=5).labels.tolist() == [1.0]
+    t.observe(_view(6, "b9", "p8", 4000.0))  # b1/p2 expires as a negative; b9/p9 waits
+    r = t.flush(H, position=6)
     assert r.labels.tolist() == [0.0] and r.scored == 1
 
 

@@ -38,13 +38,13 @@ class OnlineTask:
     name = "task"
     default_label: float | None = 0.0
 
-    def __init__(self, cfg: EngineConfig, horizon_s: float):
+    def __init__(self, cfg: EngineConfig, horizon_s: float, hold_labels: bool = False):
         self.cfg = cfg
         # alpha/l1 chosen on the simulator's first 300k events (seed 0): AUC +0.03 over the defaults
         self.model = LogisticRegression(
             n_bits=cfg.n_bits, optimizer=FTRL(alpha=0.2, beta=1.0, l1=0.5, l2=1.0), seed=cfg.seed
         )
-        self.labels = DelayedLabels(horizon_s, self.default_label, cfg.max_pending)
+        self.labels = DelayedLabels(horizon_s, self.default_label, cfg.max_pending, hold=hold_labels)
         self.evaluation = ProgressiveValidation(window=cfg.rolling_window, every=cfg.eval_every)
         self.policy = AdaptationPolicy(self.model, detector=DriftDetector(cfg.drift_detector))
         self.n_learned = 0

@@ -42,3 +42,15 @@ def test_state_roundtrip_keeps_scored_pending():
     assert e.resolve("a", 1.0)
     (q,) = e.take_resolved()
     assert (q.prob, q.label) == (0.3, 1.0)
+
+
+def test_hold_learns_early_labels_at_the_horizon_in_registration_order():
+    d = DelayedLabels(horizon=10, default_label=0.0, hold=True, max_pending=2)
+    d.register("a", None, 0)
+    d.register("b", None, 1)
+    assert d.resolve("b", 1.0) and d.take_resolved() == []
+    d.register("c", None, 2)  # over capacity: "a" is evicted with the default label
+    assert [(p.key, p.label) for p in d.take_resolved()] == [("a", 0.0)]
+    d.expire(11.5)
+    assert [(p.key, p.label) for p in d.take_resolved()] == [("b", 1.0)]
+    assert not d.resolve("b", 1.0)  # already learned: a late duplicate label is not learned twice

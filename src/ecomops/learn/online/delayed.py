@@ -17,6 +17,14 @@ True
 1
 >>> [(e.key, e.label) for e in d.take_resolved()]
 [('a', 1.0), ('b', 0.0)]
+
+With ``hold=True`` an early label waits for the horizon like everything else:
+
+>>> h = DelayedLabels(horizon=10.0, default_label=0.0, hold=True)
+>>> h.register("a", None, ts=0.0), h.resolve("a", 1.0), h.take_resolved()
+(True, True, [])
+>>> h.expire(now=10.0), [(e.key, e.label) for e in h.take_resolved()]
+(1, [('a', 1.0)])
 """
 
 from __future__ import annotations
@@ -53,8 +61,13 @@ class Pending:
 class DelayedLabels:
     """Pending predictions keyed by what the label will name (an order id, a buyer-product pair)."""
 
-    def __init__(self, horizon: float, default_label: float | None, max_pending: int = 200_000):
+    def __init__(self, horizon: float, default_label: float | None, max_pending: int = 200_000, hold: bool = False):
         self.horizon = float(horizon)
+        # hold=True: a label that arrives early is kept until the horizon ends, so every example is
+        # learned at the same delay. Otherwise positives (which arrive early) are learned before the
+        # negatives (which only exist at expiry), and anything that varies with time, such as the
+        # hour of day, looks more predictive of a positive than it is.
+        self.hold = bool(hold)
         self.default_label = default_label
         self.max_pending = int(max_pending)
         self._pending: OrderedDict[Hashable, Pending] = OrderedDict()
@@ -82,17 +95,24 @@ class DelayedLabels:
         self._pending[key] = p
         self._unscored.append(p)
         if len(self._pending) > self.max_pending:
-            self._settle(self._pending.popitem(last=False)[1], self.default_label)
+            old = self._pending.popitem(last=False)[1]
+            self._settle(old, old.label if old.label is not None else self.default_label)
             self.n_evicted += 1
         return True
 
     def resolve(self, key: Hashable, label: float) -> bool:
-        p = self._pending.pop(key, None)
-        if p is None:
-            self.n_unmatched += 1
-            return False
-        self._settle(p, label)
-        return True
+        if self.hold:
+            p = self._pending.get(key)
+            if p is not None:
+                p.label = float(label)
+                return True
+        else:
+            p = self._pending.pop(key, None)
+            if p is not None:
+                self._settle(p, label)
+                return True
+        self.n_unmatched += 1
+        return False
 
     def expire(self, now: float) -> int:
         """Resolve everything registered before ``now - horizon`` with the default label."""
@@ -107,7 +127,7 @@ class DelayedLabels:
                 self.next_due = p.ts + self.horizon
                 break
             del pending[key]
-            self._settle(p, self.default_label)
+            self._settle(p, p.label if p.label is not None else self.default_label)
             n += 1
         else:
             self.next_due = float("inf")
