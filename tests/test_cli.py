@@ -15,7 +15,7 @@ def run(*args, check=True):
 
 def test_help_explains_every_command():
     out = run("--help").stdout
-    for cmd in ("run", "state", "deadletters", "sim", "bench"):
+    for cmd in ("run", "state", "report", "deadletters", "sim", "bench"):
         assert cmd in out
     assert "--source" in run("run", "--help").stdout
     assert "--out" in run("sim", "export", "--help").stdout
@@ -43,6 +43,10 @@ def test_run_json_then_state_and_report(tmp_path):
     assert len(state["model_digest"]) == 64 and state["model_digest"] == res["model_digest"]
     html = (st / "report.html").read_text()
     assert "<img" in html and "data:image/png;base64," in html and "propensity" in html
+    # the report can be rebuilt from the checkpoint alone
+    (st / "report.html").unlink()
+    rebuilt = json.loads(run("report", str(st), "--json").stdout)
+    assert (st / "report.html").exists() and rebuilt["models"]["propensity"]["n"] == res["models"]["propensity"]["n"]
     # running again resumes: nothing left to do, same digest
     again = json.loads(run("run", "--source", "sim", "--events", "5000", "--state", str(st), "--json").stdout)
     assert again["records_this_run"] == 0 and again["model_digest"] == res["model_digest"]

@@ -179,7 +179,9 @@ def test_fuzzed_file_every_line_is_applied_or_dead_lettered(tmp_path_factory):
         (d / "in.jsonl").write_bytes(body)
         store = Store.open(d / "st")
         s = Engine(store, open_source(f"file:{d / 'in.jsonl'}"), EngineConfig(chunk_size=8, checkpoint_every=8)).run()
-        non_empty = sum(1 for ln in lines if ln.strip())
+        # a UTF-8 byte-order mark opening the file is an encoding marker, not data
+        first = lines[0][3:] if lines[0].startswith(b"\xef\xbb\xbf") else lines[0]
+        non_empty = sum(1 for ln in [first, *lines[1:]] if ln.strip())
         assert s.records_read == non_empty  # blank lines are skipped, every other line is a record
         assert s.events_applied + s.dead_letters == s.records_read
         rows = store.scoped(ALL_MERCHANTS).dead_letters(limit=1000)

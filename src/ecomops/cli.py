@@ -98,8 +98,8 @@ def run(
         src.close()
     from .web.report import attach_recovery, drift_points_for, write_report
 
-    attach_recovery(summary, drift_points_for(source, seed, summary.records_read))
-    report_path = write_report(state / "report.html", summary, source=source, seed=seed) if report else None
+    attach_recovery(summary, drift_points_for(src.name, summary.records_read))
+    report_path = write_report(state / "report.html", summary, source=src.name) if report else None
     from .engine import model_digest
 
     result = asdict(summary)
@@ -148,8 +148,8 @@ def _print_summary(summary, digest: str) -> None:
 
     t = Table(title="ecomops run (progressive validation: scored before learned)", show_lines=False)
     t.add_column("model", no_wrap=True)
-    for col in ("examples", "logloss", "AUC", "roll. logloss", "roll. AUC", "alarms", "recovered drifts"):
-        t.add_column(col, justify="right", no_wrap=col != "recovered drifts")
+    for col in ("examples", "logloss", "AUC", "roll. ll", "roll. AUC", "alarms", "recovered"):
+        t.add_column(col, justify="right", no_wrap=True)
     for name, m in summary.models.items():
         t.add_row(
             name,
@@ -159,7 +159,7 @@ def _print_summary(summary, digest: str) -> None:
             _fmt(m.get("logloss")),
             _fmt(m.get("auc")),
             str(m.get("drift_alarms", 0)),
-            recovery_text(m.get("recovery")),
+            recovery_text(m.get("recovery"), short=True),
         )
     out.print(t)
     out.print(
@@ -175,6 +175,21 @@ def _fmt(x) -> str:
     return "-" if x is None or (isinstance(x, float) and x != x) else f"{x:.4f}"
 
 
+def _open_state(state: Path, db: Optional[str]):
+    from .store import Store
+
+    if db is None and not (state / "ecomops.db").exists():
+        _fail(f"no ecomops state in {state}: run `ecomops run --state {state}` first")
+    try:
+        store = Store.open(state, db)
+        ck = store.checkpoint("main")
+    except EcomopsError as exc:
+        _fail(str(exc))
+    if ck is None:
+        _fail(f"{state} has no checkpoint yet: run `ecomops run --state {state}`")
+    return store, ck
+
+
 @app.command("state")
 def state_cmd(
     state: Path = typer.Argument(..., help="State directory of a run."),
@@ -183,14 +198,8 @@ def state_cmd(
 ) -> None:
     """Show where a job stands: events applied, dead letters, and a digest of all model parameters."""
     from .engine import model_digest
-    from .store import Store
 
-    if db is None and not (state / "ecomops.db").exists():
-        _fail(f"no ecomops state in {state}: run `ecomops run --state {state}` first")
-    store = Store.open(state, db)
-    ck = store.checkpoint("main")
-    if ck is None:
-        _fail(f"{state} has no checkpoint yet")
+    store, ck = _open_state(state, db)
     info = {
         "events_applied": ck.events_applied,
         "dead_letters": ck.dead_letters,
@@ -206,6 +215,26 @@ def state_cmd(
         return
     for k, v in info.items():
         out.print(f"[bold]{k:>15}[/]: {v}")
+
+
+@app.command("report")
+def report_cmd(
+    state: Path = typer.Argument(..., help="State directory of a run."),
+    db: Optional[str] = typer.Option(None, help="Database URL if not SQLite in the state directory."),
+    json_out: bool = typer.Option(False, "--json", help="Print the model metrics as JSON."),
+) -> None:
+    """Rebuild STATE/report.html (plots, metrics, drift recovery) from the last checkpoint."""
+    from .engine import load_summary
+    from .web.report import attach_recovery, drift_points_for, write_report
+
+    store, ck = _open_state(state, db)
+    summary = load_summary(store)
+    attach_recovery(summary, drift_points_for(ck.source, summary.records_read))
+    path = write_report(state / "report.html", summary, source=ck.source)
+    if json_out:
+        _emit_json({"report": str(path), "models": summary.models, "alarms": len(summary.alarms)})
+    else:
+        out.print(f"report: [bold]{path}[/]")
 
 
 @app.command("deadletters")

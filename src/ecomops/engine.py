@@ -322,6 +322,32 @@ class Engine:
         )
 
 
+def load_summary(store: Store, job: str = "main") -> RunSummary:
+    """What a job has learned so far, read back from its checkpoint (no source needed)."""
+    ck = store.checkpoint(job)
+    if ck is None:
+        raise StateError("no checkpoint yet: run `ecomops run` first")
+    g = pickle.loads(ck.state)
+    models, series = {}, {}
+    for name, st in g["global_eval"].items():
+        ev = ProgressiveValidation()
+        ev.load_state_dict(st)
+        models[name] = {**ev.summary(), "drift_alarms": sum(1 for a in g["alarms"] if a["model"] == name)}
+        series[name] = ev.series()
+    return RunSummary(
+        records_read=ck.records_read,
+        events_applied=ck.events_applied,
+        dead_letters=ck.dead_letters,
+        elapsed_s=0.0,
+        records_this_run=0,
+        events_per_s=0.0,
+        models=models,
+        alarms=list(g["alarms"]),
+        series=series,
+        dead_letter_codes=store.scoped("*").count_dead_letters(),
+    )
+
+
 def _raw(rec) -> bytes:
     p = rec.payload
     if isinstance(p, (bytes, bytearray)):

@@ -19,11 +19,16 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
 
-def drift_points_for(source: str, seed: int, records: int) -> list[dict]:
-    """Ground-truth drift points when the source is the simulator; none for real data."""
-    if source != "sim":
+def drift_points_for(source: str, records: int) -> list[dict]:
+    """Ground-truth drift points when the source is the simulator (``sim:seed=S``); none otherwise."""
+    if not source.startswith("sim"):
         return []
     from ..sim import SimConfig, Simulator
+
+    seed = 0
+    for part in source.replace("?", ":").replace("&", ":").split(":"):
+        if part.startswith("seed="):
+            seed = int(part[5:])
 
     gt = Simulator(SimConfig(seed=seed)).ground_truth()
     return [d for d in gt.get("drift_points", []) if d["event_index"] < records]
@@ -53,11 +58,14 @@ def attach_recovery(summary, drift: list[dict], tolerance: float = 0.01) -> None
         }
 
 
-def recovery_text(rec) -> str:
+def recovery_text(rec, short: bool = False) -> str:
+    """'6/7, median 35,451 records': drifts recovered from, and the typical time it took."""
     if not rec:
         return "-"
     med = rec["median_records"]
-    return f"{rec['recovered']}/{rec['drifts']}" + (f", median {med:,} records" if med is not None else "")
+    if med is None:
+        return f"{rec['recovered']}/{rec['drifts']}"
+    return f"{rec['recovered']}/{rec['drifts']}, " + (f"~{med / 1000:.0f}k" if short else f"median {med:,} records")
 
 
 def plot_rolling(series: dict[str, list[dict]], drift: list[dict], alarms: list[dict], path: Path | None = None):
@@ -66,10 +74,11 @@ def plot_rolling(series: dict[str, list[dict]], drift: list[dict], alarms: list[
     for j, name in enumerate(names):
         pts = series[name]
         x = [p["offset"] for p in pts]
+        mine = [d for d in drift if d.get("kind", "").startswith(MODEL_DRIFT_KINDS.get(name, ("",)))]
         for i, (key, label) in enumerate((("auc", "rolling AUC"), ("logloss", "rolling logloss"))):
             ax = axes[i][j]
             ax.plot(x, [p[key] for p in pts], lw=1.4, color="#1f77b4" if i == 0 else "#ff7f0e", label=label)
-            for d in drift:
+            for d in mine:
                 ax.axvline(d["event_index"], color="0.35", ls="--", lw=0.9)
             for a in alarms:
                 if a["model"] == name:
@@ -80,12 +89,16 @@ def plot_rolling(series: dict[str, list[dict]], drift: list[dict], alarms: list[
                 ax.set_title(f"{name}" + ("" if pts else " (no labelled examples)"))
             else:
                 ax.set_xlabel("stream position (records)")
-        if drift:
+        if mine:
             ax0 = axes[0][j]
             ymax = ax0.get_ylim()[1]
-            for d in drift:
+            for d in mine:
                 ax0.text(d["event_index"], ymax, " " + d.get("kind", "drift"), rotation=90, va="top", fontsize=7, color="0.3")
-    fig.suptitle("Progressive validation (predict, then learn): dashed = known drift, red = drift alarms", fontsize=10)
+    fig.suptitle(
+        "Progressive validation (predict, then learn): dashed = known drifts that concern the model, "
+        "red = drift alarms",
+        fontsize=10,
+    )
     fig.tight_layout()
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=110)
@@ -95,10 +108,10 @@ def plot_rolling(series: dict[str, list[dict]], drift: list[dict], alarms: list[
     return buf.getvalue()
 
 
-def write_report(path: Path, summary, source: str = "", seed: int = 0) -> Path:
+def write_report(path: Path, summary, source: str = "") -> Path:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    drift = drift_points_for(source, seed, summary.records_read)
+    drift = drift_points_for(source, summary.records_read)
     attach_recovery(summary, drift)
     png = plot_rolling(summary.series, drift, summary.alarms, path.with_name("report_rolling.png"))
     rows = []
