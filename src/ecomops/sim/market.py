@@ -93,7 +93,7 @@ class Market(FollowUps):
                             and pr.category in (None, c) and pr.merchant in (None, m.index)]
                 weights, promoted = [], []
                 for p in members:
-                    prod, w = products[p], products[p].popularity * season.tag_boost.get(products[p].season, 1.0)
+                    w = products[p].popularity * season.tag_boost.get(products[p].season, 1.0)
                     for k, pr in applying:
                         if (p * 7919 + k * 104_729) % 100 < 35:
                             w *= pr.view_boost
