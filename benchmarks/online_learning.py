@@ -447,6 +447,17 @@ def run_river(sgd: bool):
     return run
 
 
+def vw_line(rec: dict, label: float) -> str:
+    """VW text format: categoricals as indicators in namespace c, numbers as values in n."""
+    cats, nums = [], []
+    for k, v in rec.items():
+        if v.__class__ is str:
+            cats.append(k + "=" + v)
+        else:
+            nums.append(f"{k}:{v:.6g}")
+    return ("1" if label == 1.0 else "-1") + " |c " + " ".join(cats) + " |n " + " ".join(nums)
+
+
 def run_vw(args: str):
     def run(records, y, tick, sched=None):
         import vowpalwabbit
@@ -457,14 +468,7 @@ def run_vw(args: str):
             exs: dict = {}
             for i, score in _ops(len(records), sched):
                 if score:
-                    cats, nums = [], []
-                    for k, v in records[i].items():
-                        if v.__class__ is str:
-                            cats.append(k + "=" + v)
-                        else:
-                            nums.append(f"{k}:{v:.6g}")
-                    ex = exs[i] = vw.parse(("1" if y[i] == 1.0 else "-1") + " |c " + " ".join(cats) + " |n "
-                                           + " ".join(nums))  # fmt: skip
+                    ex = exs[i] = vw.parse(vw_line(records[i], y[i]))
                     out[i] = vw.predict(ex)  # the label is parsed now but used only by learn
                 else:
                     ex = exs.pop(i)
@@ -476,13 +480,7 @@ def run_vw(args: str):
             vw.finish()
             return out
         for i, rec in enumerate(records):
-            cats, nums = [], []
-            for k, v in rec.items():
-                if v.__class__ is str:
-                    cats.append(k + "=" + v)
-                else:
-                    nums.append(f"{k}:{v:.6g}")
-            ex = vw.parse(("1" if y[i] == 1.0 else "-1") + " |c " + " ".join(cats) + " |n " + " ".join(nums))
+            ex = vw.parse(vw_line(rec, y[i]))
             vw.learn(ex)  # the prediction is made before the update, as in VW's progressive loss
             out[i] = ex.get_simplelabel_prediction()
             vw.finish_example(ex)
@@ -520,9 +518,7 @@ def vw_file_loop(records, y, args: str = "--ftrl --loss_function logistic --link
         data, preds = Path(d) / "data.vw", Path(d) / "preds.txt"
         with open(data, "w") as f:
             for rec, label in zip(records, y):
-                cats = " ".join(k + "=" + v for k, v in rec.items() if v.__class__ is str)
-                nums = " ".join(f"{k}:{v:.6g}" for k, v in rec.items() if v.__class__ is not str)
-                f.write(("1" if label == 1.0 else "-1") + " |c " + cats + " |n " + nums + "\n")
+                f.write(vw_line(rec, label) + "\n")
         start = time.perf_counter()
         vw = vowpalwabbit.Workspace(f"{args} --quiet -d {data} -p {preds}")
         vw.finish()
