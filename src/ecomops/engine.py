@@ -6,6 +6,10 @@ letters found since the last checkpoint. After a crash (even ``kill -9``) a rest
 checkpoint and replays from the offset: the replayed chunks are identical, so the final models
 equal those of a run that never stopped: no event lost, none learned twice.
 
+With ``EngineConfig.transfer`` each merchant also has a product catalogue (listing titles coded
+by a text encoder, once per product and chunk; see :mod:`ecomops.ops.coldstart`), checkpointed
+in the same transaction as component ``catalog``, so a resumed run never re-encodes a title.
+
 >>> import tempfile
 >>> from ecomops.store import Store
 >>> from ecomops.stream import open_source
@@ -34,9 +38,10 @@ from .core.errors import StateError
 from .core.events import Event
 from .learn.online.evaluate import ProgressiveValidation
 from .learn.online.hashing import FeatureHasher
+from .ops.coldstart import ProductCatalog, title_codes
 from .ops.recommend import PurchasePropensity
 from .ops.risk import FakeOrderRisk
-from .ops.task import OnlineTask
+from .ops.task import FlushResult, OnlineTask
 from .store import DeadLetterRow, Store
 from .stream.intake import DeadLetter, parse
 
@@ -119,6 +124,10 @@ class Engine:
         self.task_names = tuple(tasks)
         self.hasher = FeatureHasher(n_bits=self.cfg.n_bits, seed=self.cfg.seed)
         self.merchants: dict[str, dict[str, OnlineTask]] = {}
+        # transfer on: the text encoder (loaded once per process) and each merchant's catalogue
+        self.text = title_codes(self.cfg.encoder) if self.cfg.transfer else None
+        self.catalogs: dict[str, ProductCatalog] = {}
+        self.on_result: Callable[[str, str, FlushResult], None] | None = None  # (merchant, task, result)
         self.dirty: set[str] = set()
         self.dedup = Deduplicator(self.cfg.dedup_window)
         self.global_eval = {
@@ -150,6 +159,7 @@ class Engine:
         g = pickle.loads(ck.state)
         if g["version"] != STATE_VERSION or tuple(g["tasks"]) != self.task_names:
             raise StateError("state was written by an incompatible engine configuration; use a new --state")
+        self._check_transfer(g.get("transfer"))
         self.dedup.load_state_dict(g["dedup"])
         for t, s in g["global_eval"].items():
             self.global_eval[t].load_state_dict(s)
@@ -158,11 +168,34 @@ class Engine:
         for (merchant_id, component), (blob, _digest) in self.store.scoped("*").components().items():
             if component in self.task_names:
                 self._tasks(merchant_id, mark=False)[component].load_state_dict(pickle.loads(blob))
+            elif component == "catalog" and self.text is not None:
+                self._tasks(merchant_id, mark=False)
+                self.catalogs[merchant_id].load_state_dict(pickle.loads(blob))
+
+    def _transfer_key(self) -> str | None:
+        return None if self.text is None else self.text.fingerprint
+
+    def _check_transfer(self, theirs: str | None) -> None:
+        """Features differ with and without transfer: a run must not switch halfway."""
+        mine = self._transfer_key()
+        if mine == theirs:
+            return
+        if theirs is None:
+            msg = "this state was written with --no-transfer: resume it without --transfer"
+        elif mine is None:
+            msg = "this state was written with --transfer: resume it with --transfer"
+        else:
+            msg = "this state was written with another text encoder (--encoder): resume with that one"
+        raise StateError(msg + ", or use a new --state directory")
 
     def _tasks(self, merchant_id: str, mark: bool = True) -> dict[str, OnlineTask]:
         tasks = self.merchants.get(merchant_id)
         if tasks is None:
-            tasks = {name: TASKS[name](self.cfg) for name in self.task_names}
+            catalog = None
+            if self.text is not None:
+                catalog = ProductCatalog(text_features=self.cfg.extra.get("transfer_text_features", True))
+                self.catalogs[merchant_id] = catalog
+            tasks = {name: TASKS[name](self.cfg, catalog=catalog) for name in self.task_names}
             self.merchants[merchant_id] = tasks
         if mark:
             self.dirty.add(merchant_id)
@@ -174,12 +207,17 @@ class Engine:
             for name, task in self.merchants[m].items():
                 blob = pickle.dumps(task.state_dict(), protocol=pickle.HIGHEST_PROTOCOL)
                 components[(m, name)] = (blob, task.model.digest())
+            if m in self.catalogs:
+                cat = self.catalogs[m]
+                components[(m, "catalog")] = (pickle.dumps(cat.state_dict(), protocol=pickle.HIGHEST_PROTOCOL),
+                                              cat.digest())
         g = {
             "version": STATE_VERSION,
             "tasks": list(self.task_names),
             "dedup": self.dedup.state_dict(),
             "global_eval": {t: e.state_dict() for t, e in self.global_eval.items()},
             "alarms": self.alarms,
+            "transfer": self._transfer_key(),
         }
         self.store.commit_checkpoint(
             self.job,
@@ -210,15 +248,22 @@ class Engine:
         self._dead(DeadLetter(self.source.name, rec.offset, ev.merchant_id, code, reason, _raw(rec), ev.event_id))
 
     def _apply(self, ev: Event) -> None:
-        for task in self._tasks(ev.merchant_id).values():
+        tasks = self._tasks(ev.merchant_id)
+        if self.text is not None:  # before the tasks: a view's features name the product's category
+            self.catalogs[ev.merchant_id].observe(ev)
+        for task in tasks.values():
             task.observe(ev)
         self.events_applied += 1
 
     def _flush(self) -> None:
         pos = self.records_read
+        if self.text is not None:  # the chunk's new titles, every merchant's, in one encoder pass
+            self.text.fill(self.catalogs[m] for m in sorted(self.dirty))
         for m in sorted(self.dirty):
             for name, task in self.merchants[m].items():
                 res = task.flush(self.hasher, pos)
+                if self.on_result is not None:
+                    self.on_result(m, name, res)
                 if len(res.labels):
                     self.global_eval[name].update_many(res.labels, res.probs, pos)
                 for a in res.alarms:

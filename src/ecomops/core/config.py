@@ -39,6 +39,12 @@ class EngineConfig:
     rolling_window: int = 5_000
     drift_detector: str = "adwin"
     seed: int = 0
+    # Cold start for new categories (ops/coldstart.py): product-title embeddings, per-category
+    # propensity heads, warm start from the most similar category. Needs `ecomops[transfer]`
+    # (PyTorch); off by default so the core install runs as is (`make demo` turns it on).
+    transfer: bool = False
+    encoder: str = "default"  # text encoder for titles: "default" (bundled MiniLM) or a local model dir
+    max_category_heads: int = 16  # per merchant; later categories share their most similar head
     extra: dict = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -48,6 +54,8 @@ class EngineConfig:
             raise ConfigError("chunk_size must be positive")
         if self.checkpoint_every < 1:
             raise ConfigError("checkpoint_every must be positive")
+        if self.max_category_heads < 1:
+            raise ConfigError("max_category_heads must be at least 1")
         # checkpoints only at chunk boundaries: a resumed run then sees identical chunks
         self.checkpoint_every = -(-self.checkpoint_every // self.chunk_size) * self.chunk_size
 

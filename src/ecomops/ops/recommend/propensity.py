@@ -16,6 +16,7 @@ import math
 from ...core.config import EngineConfig
 from ...core.events import Click, Event, Order, View
 from ...learn.online.sketch import DecayedCounters, LastSeen
+from ..coldstart import PRODUCT_KEY, CategoryHeads
 from ..task import OnlineTask, log_bucket
 
 _DAY = 86400.0
@@ -26,11 +27,14 @@ class PurchasePropensity(OnlineTask):
     default_label = 0.0
     stats = ("product_orders", "product_views", "buyer_orders", "buyer_views", "pair_orders", "pair_last")
 
-    def __init__(self, cfg: EngineConfig):
+    def __init__(self, cfg: EngineConfig, catalog=None):
+        # With a catalogue (transfer on) the model is one head per category, a new category's
+        # warm-started from the most similar one (ops/coldstart.py); otherwise one model.
+        heads = CategoryHeads(cfg, cfg.max_category_heads) if catalog is not None else None
         # Every example is learned one horizon after its view, positives too: learning positives
         # as they arrive and negatives an hour later made the hour-of-day weights chase the
         # clock (benchmarks/online_learning.py, sim_propensity, ecomops-ftrl: logloss 0.554 -> 0.428).
-        super().__init__(cfg, cfg.propensity_horizon_s, hold_labels=True)
+        super().__init__(cfg, cfg.propensity_horizon_s, hold_labels=True, catalog=catalog, model=heads)
         self.product_orders = DecayedCounters(16, half_life=_DAY)
         self.product_views = DecayedCounters(16, half_life=_DAY)
         self.buyer_orders = DecayedCounters(16, half_life=7 * _DAY)
@@ -69,7 +73,7 @@ class PurchasePropensity(OnlineTask):
         p_views = self.product_views.get(p, ts)
         hour = int((ts % _DAY) // 3600)
         b_orders = self.buyer_orders.get(b, ts)
-        return {
+        f = {
             "kind": ev.type,
             "position": log_bucket(getattr(ev, "position", None)),
             "buyer": b,
@@ -85,3 +89,21 @@ class PurchasePropensity(OnlineTask):
             "buyer_orders": math.log1p(b_orders),
             "buyer_conv": b_orders / (self.buyer_views.get(b, ts) + 5.0),
         }
+        if self.catalog is not None:
+            f[PRODUCT_KEY] = p  # text features are filled in at the chunk's end, once titles are coded
+        return f
+
+    # -- per-category heads (transfer on) ----------------------------------------------------------
+    def _heads(self, pending: list) -> list[str]:
+        cat = self.catalog.category_of
+        return [self.model.head_for(cat(p.key[1]), self.catalog) for p in pending]
+
+    def _predict(self, batch, pending):
+        if self.catalog is None:
+            return super()._predict(batch, pending)
+        return self.model.predict_many(batch, self._heads(pending))
+
+    def _learn(self, batch, y, prob, pending):
+        if self.catalog is None:
+            return super()._learn(batch, y, prob, pending)
+        return self.model.learn_many(batch, y, self._heads(pending), prob)

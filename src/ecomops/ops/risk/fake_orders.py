@@ -14,6 +14,7 @@ import math
 from ...core.config import EngineConfig
 from ...core.events import Event, Feedback, Order
 from ...learn.online.sketch import DecayedCounters, LastSeen
+from ..coldstart import PRODUCT_KEY
 from ..task import OnlineTask, log_bucket
 
 _HOUR = 3600.0
@@ -32,8 +33,10 @@ class FakeOrderRisk(OnlineTask):
     default_label = 0.0
     stats = ("device_orders", "ip_orders", "account_orders", "device_accounts", "ip_accounts", "pairs_seen")
 
-    def __init__(self, cfg: EngineConfig):
-        super().__init__(cfg, cfg.risk_horizon_s)
+    def __init__(self, cfg: EngineConfig, catalog=None):
+        # One merchant-wide model even with transfer on: these features are category-free, so
+        # they carry over to a new category as they are, and fraud positives are too few to split.
+        super().__init__(cfg, cfg.risk_horizon_s, catalog=catalog)
         self.device_orders = DecayedCounters(16, half_life=_HOUR)
         self.ip_orders = DecayedCounters(16, half_life=_HOUR)
         self.account_orders = DecayedCounters(16, half_life=24 * _HOUR)
@@ -58,7 +61,7 @@ class FakeOrderRisk(OnlineTask):
         qty = sum(line.quantity for line in ev.lines)
         age_h = None if ev.account_created_ts is None else max(ts - ev.account_created_ts, 0.0) / _HOUR
         hour = int((ts % 86400.0) // 3600)
-        return {
+        f = {
             "device": dev,
             "ip_net": net,
             "channel": ev.channel or "",
@@ -76,6 +79,11 @@ class FakeOrderRisk(OnlineTask):
             "ip_accounts": log_bucket(self.ip_accounts.get(net, ts)) if net else "none",
             "channel_hour": (ev.channel or "") + "\x1f" + str(hour),
         }
+        if self.catalog is not None:
+            # what kind of product is ordered: rings brush a few products, and their title codes
+            # are shared with similar products in every category
+            f[PRODUCT_KEY] = ev.lines[0].product_id
+        return f
 
     def _update(self, ev: Order) -> None:
         ts = ev.ts
