@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 
+import numpy as np
 import pytest
 
 torch = pytest.importorskip("torch") if not os.environ.get("CI") else __import__("torch")
@@ -26,3 +27,32 @@ def build_tiny_encoder(path, seed: int = 0, hidden: int = 32, layers: int = 2) -
 @pytest.fixture(scope="session")
 def tiny_model_dir(tmp_path_factory):
     return build_tiny_encoder(tmp_path_factory.mktemp("tiny-bert"))
+
+
+@pytest.fixture(scope="session")
+def other_tiny_model_dir(tmp_path_factory):
+    """Same shape as ``tiny_model_dir``, other weights."""
+    return build_tiny_encoder(tmp_path_factory.mktemp("other-bert"), seed=1)
+
+
+POS = ["great", "excellent", "love", "perfect", "works", "sturdy"]
+NEG = ["broken", "awful", "leaks", "refund", "cheap", "useless"]
+FILL = ["the", "kettle", "blender", "cable", "box", "arrived", "it", "is", "this", "very"]
+
+
+def toy_reviews(n: int, seed: int = 0):
+    """Short product reviews whose label (1 positive, 0 negative) two sentiment words give away."""
+    rng = np.random.default_rng(seed)
+    texts, labels = [], []
+    for i in range(n):
+        y = i % 2
+        words = list(rng.choice(FILL, 5)) + list(rng.choice(POS if y else NEG, 2))
+        rng.shuffle(words)
+        texts.append(" ".join(words))
+        labels.append(y)
+    return texts, np.array(labels)
+
+
+@pytest.fixture(scope="session")
+def reviews():
+    return toy_reviews

@@ -77,6 +77,17 @@ def _pooling(root: Path) -> str:
     return "mean"
 
 
+def _max_positions(config, tokenizer) -> int:
+    """Most tokens one text may have, special tokens included."""
+    limit = getattr(config, "max_position_embeddings", None) or 10**6
+    if "roberta" in str(getattr(config, "model_type", "")) or "camembert" in str(getattr(config, "model_type", "")):
+        limit -= 2  # RoBERTa's position ids start after the padding index
+    tok_limit = getattr(tokenizer, "model_max_length", None)
+    if tok_limit and tok_limit < 10**6:
+        limit = min(limit, int(tok_limit))
+    return int(limit)
+
+
 def _fingerprint(path: Path, max_length: int) -> str:
     """Identifies the weights (not the folder name): a cached vector is only reused by the same model."""
     h = hashlib.sha256()
@@ -135,6 +146,9 @@ class TextEncoder:
         self.tokenizer = AutoTokenizer.from_pretrained(self.path)
         self.model = AutoModel.from_pretrained(self.path, dtype=torch.float32).to(device).eval()
         self.dim = int(self.model.config.hidden_size)
+        self.max_positions = _max_positions(self.model.config, self.tokenizer)
+        # A text longer than the position table crashes the model: cap, never fail on long reviews.
+        self.max_length = min(self.max_length, self.max_positions)
         self.fingerprint = _fingerprint(self.path, self.max_length) + ("-n" if normalize else "")
         self._torch = torch
         if cache_dir is False:
@@ -145,7 +159,7 @@ class TextEncoder:
     # -- tokens ----------------------------------------------------------------------------------
     def tokenize(self, texts: Sequence[str], max_length: int | None = None) -> list[list[int]]:
         """Token ids with special tokens, cut to ``max_length`` keeping head and tail."""
-        max_length = max_length or self.max_length
+        max_length = min(max_length or self.max_length, self.max_positions)
         prefix, suffix = self._specials()
         budget = max_length - len(prefix) - len(suffix)
         ids = self.tokenizer([str(t) for t in texts], add_special_tokens=False, truncation=False,
@@ -238,7 +252,7 @@ class TextEncoder:
         return out
 
 
-def _progress(progress, total: int, desc: str):
+def _progress(progress, total: int, desc: str, unit: str = "text"):
     """A tqdm bar when ``progress`` is True, a callback ``(done, total)`` when callable, else nothing."""
     if callable(progress):
         state = {"n": 0}
@@ -251,7 +265,7 @@ def _progress(progress, total: int, desc: str):
     if progress:
         from tqdm.auto import tqdm
 
-        bar = tqdm(total=total, desc=desc, unit="text", leave=False)
+        bar = tqdm(total=total, desc=desc, unit=unit, leave=False)
 
         def tq(k, done=False):
             bar.update(k)

@@ -147,7 +147,7 @@ class FineTuner:
         gen = torch.Generator().manual_seed(self.seed)
         yt = torch.as_tensor(labels)
         wt = torch.as_tensor(w, dtype=torch.float32)
-        bar = _progress(self.progress, total, f"fine-tune ({self.mode})")
+        bar = _progress(self.progress, total, f"fine-tune ({self.mode})", unit="step")
         best, best_loss = None, float("inf")
         for _ in range(epochs):
             model.train()
