@@ -302,6 +302,47 @@ def plot(result, path):
     plt.close(fig)
 
 
+def markdown(result) -> str:
+    """The README tables: accuracy per pair and method, the summary against published numbers,
+    and the label-efficiency curve."""
+    pairs = sorted({(r["source"], r["target"]) for r in result["pairs"]})
+    methods = list(dict.fromkeys(r["method"] for r in result["pairs"]))
+    acc = {(r["source"], r["target"], r["method"]): r["accuracy"] for r in result["pairs"]}
+    summ = result.get("summary") or summarize(result)
+    lines = []
+    if pairs:
+        short = {"books": "B", "dvd": "D", "electronics": "E", "kitchen": "K"}
+        head = [f"{short.get(s, s)}->{short.get(t, t)}" for s, t in pairs]
+        lines += ["| method | " + " | ".join(head) + " | mean | min | s/pair (2 cores) |",
+                  "|---|" + "---:|" * (len(head) + 3)]
+        best = summ.get("best_method")
+        for m in methods:
+            ms = summ["methods"][m]
+            name = f"**{m}**" if m == best else m
+            cells = [f"{100 * acc[(s, t, m)]:.1f}" if (s, t, m) in acc else "" for s, t in pairs]
+            lines.append(f"| {name} | " + " | ".join(cells) +
+                         f" | {ms['mean_accuracy']:.1f} | {ms['min_accuracy']:.1f} | {ms['mean_seconds_per_pair']:.0f} |")
+        lines.append("")
+        lines += ["| published (same 12 pairs) | mean |", "|---|---:|"]
+        lines += [f"| {k} | {v} |" for k, v in result.get("published", PUBLISHED).items()]
+        if best:
+            lines.append(f"| ecomops {best} (this run) | {summ['methods'][best]['mean_accuracy']:.1f} |")
+    eff = result.get("label_efficiency") or []
+    if eff:
+        ks = sorted({r["k"] for r in eff})
+        lines += ["", "| target (source) | arm | " + " | ".join(f"k={k}" for k in ks) + " |",
+                  "|---|---|" + "---:|" * len(ks)]
+        for t in sorted({r["target"] for r in eff}):
+            rs = {r["k"]: r for r in eff if r["target"] == t}
+            src = next(iter(rs.values()))["source"]
+            for arm, label in (("with_transfer", "with transfer"), ("target_only", "target only, fine-tuned"),
+                               ("target_only_frozen", "target only, frozen")):
+                if any(arm in r for r in rs.values()):
+                    cells = [f"{100 * rs[k][arm]:.1f}" if k in rs and arm in rs[k] else "" for k in ks]
+                    lines.append(f"| {t} ({src}) | {label} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--data", default=None, help="Blitzer folder (default $ECOMOPS_DATA/blitzer or ../shared/data/blitzer)")
@@ -319,7 +360,15 @@ def main(argv=None):
     ap.add_argument("--out", default=None)
     ap.add_argument("--work", default=None, help="folder keeping fine-tuned features, so a stopped run resumes")
     ap.add_argument("--plot", default=None)
+    ap.add_argument("--markdown", default=None, metavar="JSON",
+                    help="print the README tables of a finished result file and exit")
     a = ap.parse_args(argv)
+    if a.markdown:
+        res = json.loads(Path(a.markdown).read_text())
+        if a.plot and res.get("label_efficiency"):
+            plot(res, a.plot)
+        print(markdown(res))
+        return
     import torch
 
     if a.threads:
