@@ -32,7 +32,7 @@ sys.path.insert(0, str(ROOT / "src"))
 from ecomops.learn.transfer.data import TextDataset, read_blitzer_domain, split_labeled  # noqa: E402
 from ecomops.learn.transfer.encoder import TextEncoder  # noqa: E402
 from ecomops.learn.transfer.finetune import FineTuner  # noqa: E402
-from ecomops.learn.transfer.pipeline import shot_weight  # noqa: E402
+from ecomops.learn.transfer.pipeline import FINETUNE_DEFAULTS  # noqa: E402
 
 DOMAINS = ("books", "dvd", "electronics", "kitchen")
 FROZEN = ("source_only", "coral", "mmd", "dann", "self_training", "prototypes", "prompt")
@@ -50,7 +50,7 @@ PUBLISHED = {  # mean target accuracy over the same 12 pairs (../shared/data/REA
 BLITZER_PROMPTS = {"0": "a negative review: the buyer is disappointed",
                    "1": "a positive review: the buyer is satisfied"}
 # Fixed before any run (common practice for small BERTs); not tuned on target reviews.
-FT = {"epochs": 2, "max_length": 128, "batch_size": 16}
+FT = {**FINETUNE_DEFAULTS, "batch_size": 16}
 
 
 def _adapter(name: str, seed: int, encoder=None):
