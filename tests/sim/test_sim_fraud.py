@@ -70,3 +70,26 @@ def test_tactic_shift_changes_the_ring(stats_1m):
     assert statistics.median(a for _, a, _ in before) < 72
     assert statistics.median(a for _, a, _ in after) > 30 * 24  # bought aged accounts
     assert sum(h < 6 for _, _, h in after) / len(after) < 0.2  # and works office hours
+
+
+def test_launch_ring_brushes_only_the_new_category_after_it_starts():
+    """With ``launch_ring_days`` a ring brushes the launched category (cold start for risk models too)."""
+    from ecomops.sim import SimConfig, Simulator
+
+    sim = Simulator(SimConfig(seed=0, launch_ring_days=1.0))
+    dp = sim.drift_points()
+    launch = next(d for d in dp if d["kind"] == "category_launch")
+    start = next(d for d in dp if d["kind"] == "fraud_ring_start" and d["ring_id"] == "ring-launch-1")
+    assert start["category"] == launch["category"] and start["merchant_id"] == launch["merchant_id"]
+    assert start["ts"] == launch["ts"] + 86400
+    lines = []
+    for i, (ev, truth) in enumerate(sim.stream(start["event_index"] + 100_000)):
+        if ev["type"] == "order" and truth["ring_id"] == "ring-launch-1":
+            assert i >= start["event_index"]
+            lines += ev["lines"]
+    assert len(lines) > 20
+    assert {ln["category"] for ln in lines} == {launch["category"]}
+    # off by default: the default world has no launch ring and an unchanged schedule
+    plain = Simulator(SimConfig(seed=0)).drift_points()
+    assert not any(str(d.get("ring_id", "")).startswith("ring-launch") for d in plain)
+    assert plain == [d for d in dp if not str(d.get("ring_id", "")).startswith("ring-launch")]

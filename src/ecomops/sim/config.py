@@ -31,6 +31,10 @@ class SimConfig:
     n_rings_initial: int = 3
     ring_bursts_per_day: float = 3.0  # per ring at the default traffic; scaled with events_per_day
     ring_burst_orders: int = 12  # burst size: 2 + an exponential draw with this mean
+    # A ring that brushes a newly launched category this many days after its launch (new listings
+    # with no sales history are what brushing is for); None: no such ring. Off by default so the
+    # published streams stay as they were; benchmarks/cold_start.py turns it on.
+    launch_ring_days: float | None = None
     fraud_feedback_rate: float = 0.9  # share of fake orders the risk team confirms
     legit_feedback_rate: float = 0.02  # share of legit orders given an explicit "legit" verdict
     # Behaviour knobs.

@@ -52,7 +52,8 @@ class Ring:
         self.plan, self.rng, self.book, self.products = plan, rng, book, products
         self.ring_id, self.merchant = plan.ring_id, plan.merchant
         self.bursts_per_day, self.burst_orders = bursts_per_day, burst_orders
-        live = [p for p in merchant_products if products[p].available_ts <= plan.start_ts]
+        live = [p for p in merchant_products if products[p].available_ts <= plan.start_ts
+                and (plan.category is None or products[p].category == plan.category)]
         self.targets = rng.sample(live, min(len(live), rng.randint(2, 4)))
         self.devices = [device_id(rng) for _ in range(rng.randint(3, 7))]
         self.nets = [f"{n}.{rng.randint(0, 255)}" for n in rng.sample(_PROXY_NETS, rng.randint(1, 3))]

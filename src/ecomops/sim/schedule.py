@@ -55,6 +55,7 @@ class RingPlan:
     start_ts: float
     end_ts: float
     shift_ts: float | None = None  # from here: aged accounts, daytime bursts, more devices
+    category: str | None = None  # brush only this category's products (a launch ring)
 
 
 @dataclass(frozen=True)
@@ -201,6 +202,22 @@ def build_schedule(cfg: SimConfig) -> Schedule:
         while t0 + day * DAY < horizon:
             add_ring(t0 + day * DAY + rng.randint(0, 23) * HOUR, rng.randint(100, 160))
             day += rng.randint(35, 50)
+
+    if cfg.launch_ring_days is not None:  # after every other draw: the rest of the schedule is unchanged
+        lrng = random.Random(cfg.seed * 7919 + 23)
+        for k, (cat, m, ts) in enumerate(launches):
+            start = ts + cfg.launch_ring_days * DAY
+            if start >= horizon:
+                continue
+            ring = RingPlan(f"ring-launch-{k + 1}", m, start, min(start + lrng.randint(60, 120) * DAY, horizon + DAY),
+                            category=cat)
+            rings.append(ring)
+            drift.append(DriftPoint(start, "fraud_ring_start", m,
+                                    f"{ring.ring_id} starts brushing (刷单) m{m + 1:02d}'s new {cat} products",
+                                    {"ring_id": ring.ring_id, "category": cat}))
+            if ring.end_ts < horizon:
+                drift.append(DriftPoint(ring.end_ts, "fraud_ring_end", m, f"{ring.ring_id} stops",
+                                        {"ring_id": ring.ring_id}))
 
     drift = [d for d in drift if d.ts < horizon]
     drift.sort(key=lambda d: (d.ts, d.kind))
