@@ -286,12 +286,12 @@ def plot(result, path):
     for ax, t in zip(axes, targets):
         rs = sorted((r for r in eff if r["target"] == t), key=lambda r: r["k"])
         k = [max(r["k"], 5) for r in rs]  # k=0 drawn at 5 on the log axis
-        ax.plot(k, [100 * r["with_transfer"] for r in rs], "o-", label=f"with transfer (from {rs[0]['source']})")
+        ax.plot(k, [100 * r["with_transfer"] for r in rs], "o-", label="with transfer (source fine-tuned)")
         if "target_only" in rs[0]:
             ax.plot(k, [100 * r["target_only"] for r in rs], "s--", label="target only (fine-tuned)")
         ax.plot(k, [100 * r["target_only_frozen"] for r in rs], ":", color="grey", label="target only (frozen)")
         ax.set_xscale("log")
-        ax.set_title(t)
+        ax.set_title(f"{t} (transfer from {rs[0]['source']})")
         ax.set_xlabel("labelled target reviews k (0 at 5)")
         ax.grid(alpha=0.3)
     axes[0].set_ylabel("target accuracy %")
