@@ -105,3 +105,12 @@ def test_titles_are_bilingual_and_free_of_claims():
         assert any("\u4e00" <= ch <= "\u9fff" for ch in p.title)
         assert any("a" <= ch.lower() <= "z" for ch in p.title)
         assert not any(tok.lower() in p.title.lower() for tok in PROHIBITED_TOKENS)
+
+
+def test_smallest_world_runs():
+    """Two merchants (the smallest allowed) still give every buyer valid suppliers."""
+    from ecomops.sim import SimConfig, Simulator
+
+    events = [ev for ev, _ in Simulator(SimConfig(n_merchants=2, n_buyers=50)).stream(20_000)]
+    assert len(events) == 20_000
+    assert {ev["merchant_id"] for ev in events} == {"m01", "m02"}

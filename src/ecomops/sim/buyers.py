@@ -124,7 +124,7 @@ class BuyerBook:
         b.office_net = f"{rng.choice(_OFFICE_NETS)}{rng.randint(0, 255)}.{rng.randint(0, 255)}"
         country = rng.choice(_COUNTRIES)
         n_merch = 1 if rng.random() < 0.45 else 2 if rng.random() < 0.8 else 3
-        b.merchants = rng.sample(range(len(self.merchants)), n_merch)
+        b.merchants = rng.sample(range(len(self.merchants)), min(n_merch, len(self.merchants)))
         acc, cum = 0.0, []
         for _ in b.merchants:
             acc += rng.uniform(0.5, 1.5)
