@@ -1,0 +1,1 @@
+"""Language models behind one interface: extractive (offline), OpenAI-compatible HTTP, local HF."""
