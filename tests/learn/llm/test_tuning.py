@@ -53,3 +53,14 @@ def test_bad_tuning_requests(tiny_gpt2, tmp_path):
         IncrementalTuner(tiny_gpt2, tmp_path, mode="all")
     with pytest.raises(ConfigError, match="no feedback"):
         IncrementalTuner(tiny_gpt2, tmp_path).update([])
+
+
+def test_int8_serving_model_keeps_the_learned_answer(tiny_gpt2, tmp_path):
+    from ecomops.learn.quantize import is_quantized
+
+    tuner = IncrementalTuner(tiny_gpt2, tmp_path / "a", mode="lora", lora_targets=["c_attn", "c_proj", "c_fc"],
+                             lora_r=16, lr=1e-2, min_steps=200)
+    tuner.update(FEEDBACK)
+    lm = LocalCausalLM(tiny_gpt2, adapters=tmp_path / "a", quantize=True)
+    assert lm.adapter_version == 1 and is_quantized(lm.model) and not is_quantized(lm.base)
+    assert lm.generate([Message("user", "where do you ship from?")], max_tokens=4).text == "ningbo warehouse"

@@ -119,3 +119,13 @@ def test_embedding_cache_round_trip(tmp_path):
     assert c.get("m2", ["a"])[1] == [0]  # another model never sees m1's vectors
     c.close()
     assert EmbeddingCache(tmp_path).count("m1") == 2  # on disk, not in memory
+
+
+def test_int8_encoder_stays_close_and_caches_apart(tmp_path, minilm):
+    from ecomops.learn.quantize import is_quantized
+
+    q = TextEncoder("default", cache_dir=tmp_path, quantize=True)
+    assert is_quantized(q.model) and not is_quantized(minilm.model)
+    assert q.fingerprint != minilm.fingerprint
+    a, b = minilm.encode(TEXTS, use_cache=False), q.encode(TEXTS)
+    assert ((a * b).sum(1) > 0.95).all()  # per-channel int8 keeps the vectors' direction

@@ -30,7 +30,7 @@ def render_prompt(tokenizer, messages: Sequence[Message]) -> str:
 
 class LocalCausalLM:
     def __init__(self, path: str | os.PathLike, *, adapters: str | os.PathLike | None = None, device: str = "cpu",
-                 max_input_tokens: int = 2048):
+                 max_input_tokens: int = 2048, quantize: bool = False):
         import torch
         from transformers import AutoModelForCausalLM, AutoTokenizer
         from transformers.utils import logging as hf_logging
@@ -44,7 +44,8 @@ class LocalCausalLM:
         self.max_input_tokens = max_input_tokens
         self.tokenizer = AutoTokenizer.from_pretrained(self.path)
         self.base = AutoModelForCausalLM.from_pretrained(self.path, dtype=torch.float32).to(device).eval()
-        self.model = self.base
+        self.quantize = quantize
+        self.model = self._serving(self.base)
         self.adapters = Path(adapters) if adapters else None
         self.adapter_version: int | None = None
         self.refresh()
@@ -58,9 +59,19 @@ class LocalCausalLM:
         latest = AdapterRegistry(self.adapters).latest()
         if latest is not None and latest[0] != self.adapter_version:
             version, folder = latest
-            self.model = AdapterRegistry.load_into(self.base, folder).eval()
+            self.model = self._serving(AdapterRegistry.load_into(self.base, folder).eval())
             self.adapter_version = version
         return self.adapter_version
+
+    def _serving(self, model):
+        """The model that answers: int8 when asked (LoRA merged in first: int8 layers take no adapters)."""
+        if not self.quantize:
+            return model
+        from ..quantize import quantize_int8
+
+        if hasattr(model, "merge_and_unload"):
+            model = model.merge_and_unload()
+        return quantize_int8(model)
 
     def generate(self, messages: Sequence[Message], *, passages: Sequence[str] = (), max_tokens: int = 256,
                  temperature: float = 0.0) -> Generation:

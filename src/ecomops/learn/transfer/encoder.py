@@ -114,6 +114,7 @@ class TextEncoder:
     model: ``"default"`` (bundled MiniLM) or a local model directory.
     max_length: tokens per text, special tokens included; longer texts keep head and tail.
     head_fraction: share of the budget given to the head when a text is cut.
+    quantize: 8-bit dynamic quantization for faster CPU inference (see :mod:`ecomops.learn.quantize`).
     cache_dir: where ``embeddings.sqlite`` lives; ``None`` -> ``$ECOMOPS_CACHE`` or
         ``~/.cache/ecomops``; ``False`` disables caching.
     """
@@ -128,6 +129,7 @@ class TextEncoder:
         cache_dir: str | os.PathLike | None | bool = None,
         device: str = "cpu",
         normalize: bool = True,
+        quantize: bool = False,
     ):
         import torch
         from transformers import AutoModel, AutoTokenizer
@@ -149,7 +151,13 @@ class TextEncoder:
         self.max_positions = _max_positions(self.model.config, self.tokenizer)
         # A text longer than the position table crashes the model: cap, never fail on long reviews.
         self.max_length = min(self.max_length, self.max_positions)
-        self.fingerprint = _fingerprint(self.path, self.max_length) + ("-n" if normalize else "")
+        self.quantized = bool(quantize)
+        if quantize:  # int8 weights for CPU inference (fine-tuning copies this model: keep it float then)
+            from ..quantize import quantize_int8
+
+            self.model = quantize_int8(self.model)
+        self.fingerprint = (_fingerprint(self.path, self.max_length) + ("-n" if normalize else "")
+                            + ("-int8" if quantize else ""))  # int8 vectors never mix with float ones in the cache
         self._torch = torch
         if cache_dir is False:
             self.cache = None
