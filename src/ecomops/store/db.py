@@ -21,12 +21,13 @@ from pathlib import Path
 from typing import Any, Iterable
 
 import orjson
-from sqlalchemy import create_engine, event, func, select
+from sqlalchemy import and_, create_engine, event, func, select
 from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import IntegrityError
 
 from ..core.config import database_url
 from ..core.errors import StateError
-from .schema import SCHEMA_VERSION, checkpoints, dead_letters, metadata, model_state
+from .schema import SCHEMA_VERSION, checkpoints, dead_letters, kb_chunks, kb_documents, metadata, model_state
 
 ALL_MERCHANTS = "*"  # the admin scope: sees every merchant
 
@@ -54,6 +55,35 @@ class DeadLetterRow:
     raw: bytes
     id: int | None = None
     created_at: float | None = None
+
+
+@dataclass(frozen=True)
+class KbChunk:
+    """One searchable piece of a knowledge-base document version."""
+
+    chunk_no: int
+    text: str
+    vector: bytes | None = None  # float32 bytes
+    encoder: str | None = None  # fingerprint of the encoder that made ``vector``
+    doc_id: str = ""  # filled in on read
+    version: int = 0  # filled in on read
+    merchant_id: str = ""  # filled in on read
+
+
+@dataclass(frozen=True)
+class KbDocument:
+    """A knowledge-base document. ``version`` is assigned by :meth:`MerchantScope.kb_put`."""
+
+    doc_id: str
+    title: str
+    text: str
+    kind: str = "document"
+    source: str = ""
+    chunks: tuple[KbChunk, ...] = ()
+    version: int = 0
+    created_at: float = 0.0
+    superseded: bool = False
+    merchant_id: str = ""
 
 
 class Store:
@@ -231,6 +261,109 @@ class MerchantScope:
         )
         with self._store.engine.connect() as conn:
             return {r[0]: r[1] for r in conn.execute(q)}
+
+    # -- knowledge base ------------------------------------------------------------------------
+    def kb_put(self, docs: Iterable[KbDocument], retire_source: str | None = None) -> list[tuple[str, int]]:
+        """Store new versions of ``docs`` (with their chunks) in ONE transaction.
+
+        Each doc gets version = latest + 1 for its doc_id, and every older version is marked
+        superseded. With ``retire_source``, current docs from that source that are not in
+        ``docs`` are superseded too (a file re-added without some of its rows). Returns
+        ``[(doc_id, version), ...]`` in input order. The admin scope cannot write.
+        """
+        if self.is_admin:
+            raise StateError("the admin scope (all merchants) cannot write knowledge-base documents; "
+                             "write through store.scoped(merchant_id)")
+        docs = list(docs)
+        m = self.merchant_id
+        now = time.time()
+        out: list[tuple[str, int]] = []
+        d = kb_documents.c
+        try:
+            with self._store.engine.begin() as conn:
+                for doc in docs:
+                    if not doc.doc_id:
+                        raise StateError("a knowledge-base document needs a doc_id")
+                    latest = conn.execute(
+                        select(func.max(d.version)).where(d.merchant_id == m, d.doc_id == doc.doc_id)
+                    ).scalar()
+                    version = (latest or 0) + 1
+                    if latest:
+                        conn.execute(
+                            kb_documents.update()
+                            .where(d.merchant_id == m, d.doc_id == doc.doc_id, d.superseded == 0)
+                            .values(superseded=1)
+                        )
+                    conn.execute(
+                        kb_documents.insert(),
+                        dict(merchant_id=m, doc_id=doc.doc_id, version=version, source=doc.source or "",
+                             title=doc.title or "", text=doc.text, kind=doc.kind or "document",
+                             created_at=now, superseded=0),
+                    )
+                    if doc.chunks:
+                        conn.execute(
+                            kb_chunks.insert(),
+                            [dict(merchant_id=m, doc_id=doc.doc_id, version=version, chunk_no=c.chunk_no,
+                                  text=c.text, vector=c.vector, encoder=c.encoder) for c in doc.chunks],
+                        )
+                    out.append((doc.doc_id, version))
+                if retire_source is not None:
+                    keep = {doc.doc_id for doc in docs}
+                    stale = conn.execute(
+                        select(d.doc_id).where(d.merchant_id == m, d.source == retire_source, d.superseded == 0)
+                    ).scalars().all()
+                    gone = [x for x in stale if x not in keep]
+                    for i in range(0, len(gone), 500):
+                        conn.execute(
+                            kb_documents.update()
+                            .where(d.merchant_id == m, d.doc_id.in_(gone[i:i + 500]), d.superseded == 0)
+                            .values(superseded=1)
+                        )
+        except IntegrityError as exc:  # two writers raced for the same version
+            raise StateError(f"knowledge base of merchant {m!r} changed during the write; retry ({exc.orig})") from None
+        return out
+
+    def kb_revision(self) -> tuple[int, int]:
+        """Changes whenever this scope's knowledge base changes (rows only grow, flags only rise)."""
+        d = kb_documents.c
+        q = select(func.count(), func.coalesce(func.sum(d.superseded), 0)).where(self._where(kb_documents))
+        with self._store.engine.connect() as conn:
+            n, s = conn.execute(q).one()
+        return int(n), int(s)
+
+    def kb_documents(self, current_only: bool = True, doc_id: str | None = None) -> list[KbDocument]:
+        """Documents (without chunks), ordered by merchant, doc_id, version."""
+        d = kb_documents.c
+        q = select(kb_documents).where(self._where(kb_documents))
+        if current_only:
+            q = q.where(d.superseded == 0)
+        if doc_id is not None:
+            q = q.where(d.doc_id == doc_id)
+        with self._store.engine.connect() as conn:
+            rows = conn.execute(q.order_by(d.merchant_id, d.doc_id, d.version)).all()
+        return [
+            KbDocument(doc_id=r.doc_id, title=r.title, text=r.text, kind=r.kind, source=r.source,
+                       version=r.version, created_at=r.created_at, superseded=bool(r.superseded),
+                       merchant_id=r.merchant_id)
+            for r in rows
+        ]
+
+    def kb_chunks(self, current_only: bool = True) -> list[KbChunk]:
+        """Chunks, ordered by merchant, doc_id, version, chunk_no; current versions only by default."""
+        c, d = kb_chunks.c, kb_documents.c
+        q = select(kb_chunks).where(self._where(kb_chunks))
+        if current_only:
+            q = q.join(
+                kb_documents,
+                and_(d.merchant_id == c.merchant_id, d.doc_id == c.doc_id, d.version == c.version),
+            ).where(d.superseded == 0)
+        with self._store.engine.connect() as conn:
+            rows = conn.execute(q.order_by(c.merchant_id, c.doc_id, c.version, c.chunk_no)).all()
+        return [
+            KbChunk(chunk_no=r.chunk_no, text=r.text, vector=r.vector, encoder=r.encoder, doc_id=r.doc_id,
+                    version=r.version, merchant_id=r.merchant_id)
+            for r in rows
+        ]
 
 
 def _upsert(conn: Connection, table, keys: list[str], values: dict) -> None:

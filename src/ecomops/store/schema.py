@@ -49,3 +49,33 @@ dead_letters = Table(
     Column("created_at", Float, nullable=False),
 )
 Index("ix_dead_letters_merchant", dead_letters.c.merchant_id, dead_letters.c.id)
+
+# Knowledge base: versioned documents per merchant. A new version of a doc_id marks the older
+# ones superseded in the same transaction, so a reader never sees two current versions.
+kb_documents = Table(
+    "kb_documents",
+    metadata,
+    Column("merchant_id", String(128), primary_key=True),
+    Column("doc_id", String(512), primary_key=True),
+    Column("version", Integer, primary_key=True),
+    Column("source", Text, nullable=False),  # file name, "event", ...
+    Column("title", Text, nullable=False),
+    Column("text", Text, nullable=False),
+    Column("kind", String(32), nullable=False),  # policy, regulation, product, faq, answer, document
+    Column("created_at", Float, nullable=False),
+    Column("superseded", Integer, nullable=False, default=0),  # 0: current, 1: replaced or retired
+)
+Index("ix_kb_documents_current", kb_documents.c.merchant_id, kb_documents.c.superseded)
+
+# The searchable pieces of each document version; ``vector`` is float32 bytes from ``encoder``.
+kb_chunks = Table(
+    "kb_chunks",
+    metadata,
+    Column("merchant_id", String(128), primary_key=True),
+    Column("doc_id", String(512), primary_key=True),
+    Column("version", Integer, primary_key=True),
+    Column("chunk_no", Integer, primary_key=True),
+    Column("text", Text, nullable=False),
+    Column("vector", LargeBinary),  # None when no encoder was available
+    Column("encoder", String(200)),  # the encoder fingerprint that made ``vector``
+)
