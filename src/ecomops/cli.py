@@ -345,6 +345,12 @@ def _load_benchmark(name: str):
 from .cli_transfer import register as _register_transfer  # noqa: E402  (`ecomops transfer`, `bench transfer`)
 
 _register_transfer(app, bench_app)
+from .cli_audit import register as _register_audit  # noqa: E402  (`ecomops audit`)
+_register_audit(app)
+
+from .cli_kb import register as _register_kb  # noqa: E402  (`ecomops kb`)
+
+_register_kb(app)
 
 
 def main() -> None:

@@ -1,0 +1,239 @@
+"""The listing auditor: rule pack checks, online price statistics and reviewers' feedback.
+
+``Auditor(pack).audit(listing) -> Verdict``. The verdict is ``reject`` when any *hard* rule
+fires (by default ``missing_certification``, ``prohibited_claim``), ``review`` when only *soft*
+ones do (``price_anomaly``, ``missing_attribute``, ``wrong_category``), ``pass`` otherwise.
+
+Wrong category first: when the title names another category's product, the price band and the
+required attributes are those of the category the product really belongs to (the seller filled
+in a power bank's attributes; once the listing is moved it is complete), so one mistake gives
+one reason, not three.
+
+Price anomaly has two parts: the pack's static category band (works from the first listing)
+and a learned robust z: for each product type (the longest product term in the title, else the
+listed category), merchant-agnostic, the last ``window`` log prices; flagged when
+``|log p - median| / (1.4826 MAD) > threshold`` after ``min_count`` prices. Every listing's
+price is added after it is scored (median and MAD shrug off the few anomalies).
+
+Feedback: ``learn_feedback(listing_id, code, correct)`` for a reason the auditor gave on a
+recently audited listing (the last ``memory`` listings are remembered). Counts are kept per
+rule key (``prohibited_claim:zui:最新``, ``missing_certification:charger``, ...); a key that
+reviewers overturned at least ``min_overturned`` times and in at least ``overturn_ratio`` of
+their decisions is suppressed: it no longer fires (its neighbours still do). Upholding a
+key's decisions keeps it active.
+
+>>> a = Auditor()
+>>> v = a.audit({"listing_id": "L1", "title": "Anker 移动电源 power bank 20000mAh", "category": "electronics",
+...              "attributes": {"model": "A1", "warranty_months": "12", "color": "black"},
+...              "certifications": [], "price": 120, "currency": "CNY"})
+>>> v.verdict, [r["code"] for r in v.to_dict()["reasons"]]
+('reject', ['missing_certification'])
+"""
+
+from __future__ import annotations
+
+import math
+from collections import OrderedDict, deque
+from dataclasses import dataclass, field
+from numbers import Real
+
+from ...core.errors import ValidationError
+from . import checks
+from .checks import Finding
+from .rules import CODES, HARD, RulePack, load_pack, normalize
+
+__all__ = ["Auditor", "Verdict", "Reason", "validate_listing", "STATE_VERSION"]
+
+STATE_VERSION = 1
+
+
+@dataclass(frozen=True)
+class Reason:
+    code: str
+    message: str
+    citation: str
+    key: str = ""  # the rule that fired (internal; not in the JSON output)
+
+    def to_dict(self) -> dict:
+        return {"code": self.code, "message": self.message, "citation": self.citation}
+
+
+@dataclass
+class Verdict:
+    listing_id: str
+    verdict: str
+    reasons: list[Reason] = field(default_factory=list)
+
+    @property
+    def codes(self) -> set[str]:
+        return {r.code for r in self.reasons}
+
+    def to_dict(self) -> dict:
+        return {"listing_id": self.listing_id, "verdict": self.verdict, "reasons": [r.to_dict() for r in self.reasons]}
+
+
+def validate_listing(listing) -> dict:
+    """Check the fields the audit reads; raises :class:`ValidationError` naming the bad field.
+
+    ``listing_id`` may also come as ``event_id`` (listing events from the stream)."""
+    if not isinstance(listing, dict):
+        raise ValidationError(f"a listing must be a JSON object, got {type(listing).__name__}", "type")
+    lid = listing.get("listing_id", listing.get("event_id"))
+    if isinstance(lid, (int, float)) and not isinstance(lid, bool):
+        lid = str(lid)
+    if not isinstance(lid, str) or not lid.strip():
+        raise ValidationError("listing_id: missing or not a non-empty string", "listing_id")
+    out = {"listing_id": lid}
+    for name in ("title", "category"):
+        val = listing.get(name)
+        if not isinstance(val, str) or not val.strip():
+            raise ValidationError(f"{name}: missing or not a non-empty string", name)
+        out[name] = val
+    desc = listing.get("description") or ""
+    if not isinstance(desc, str):
+        raise ValidationError("description: expected a string", "description")
+    out["description"] = desc
+    out["merchant_id"] = str(listing.get("merchant_id") or "")
+    attrs = listing.get("attributes")
+    attrs = {} if attrs is None else attrs
+    if not isinstance(attrs, dict):
+        raise ValidationError("attributes: expected an object of name -> value", "attributes")
+    out["attributes"] = attrs
+    certs = listing.get("certifications")
+    certs = [] if certs is None else certs
+    if not isinstance(certs, list) or not all(isinstance(c, str) for c in certs):
+        raise ValidationError("certifications: expected a list of strings", "certifications")
+    out["certifications"] = certs
+    price = listing.get("price")
+    if isinstance(price, bool) or not isinstance(price, Real) or not math.isfinite(price) or price < 0:
+        raise ValidationError(f"price: expected a number >= 0, got {price!r}", "price")
+    out["price"] = float(price)
+    cur = listing.get("currency") or "CNY"
+    if not isinstance(cur, str):
+        raise ValidationError("currency: expected a string such as CNY", "currency")
+    out["currency"] = cur.upper()
+    return out
+
+
+class Auditor:
+    def __init__(self, pack: RulePack | None = None, *, memory: int = 100_000, min_overturned: int = 3,
+                 overturn_ratio: float = 0.75):
+        self.pack = pack or load_pack()
+        self.memory, self.min_overturned, self.overturn_ratio = memory, min_overturned, overturn_ratio
+        self.prices: dict[str, deque] = {}
+        self.feedback: dict[str, list[int]] = {}  # rule key -> [upheld, overturned]
+        self.suppressed: set[str] = set()
+        self.recent: OrderedDict[str, list[tuple[str, str]]] = OrderedDict()  # listing -> [(code, key)]
+        self.counts = {"audited": 0, "pass": 0, "review": 0, "reject": 0}
+
+    # --- auditing --------------------------------------------------------------------------
+    def audit(self, listing: dict) -> Verdict:
+        """Audit one listing (raises :class:`ValidationError` on a malformed one) and learn its price."""
+        li = validate_listing(listing)
+        rules, sup = self.pack.rules, frozenset(self.suppressed)
+        title = normalize(li["title"])
+        text = title + "\n" + normalize(li["description"])
+        category = li["category"]
+        findings: list[Finding] = []
+        effective = category
+        product_key = ""
+        if (r := rules.get("wrong_category")) is not None:
+            found, effective = checks.wrong_category(r, title, category, sup)
+            findings += found
+            product_key = checks.detect_categories(r, title)[1]
+        if (r := rules.get("missing_certification")) is not None:
+            findings += checks.missing_certification(r, title, li["certifications"], sup)
+        if (r := rules.get("prohibited_claim")) is not None:
+            findings += checks.prohibited_claim(r, text, sup)
+        if (r := rules.get("missing_attribute")) is not None:
+            findings += checks.missing_attribute(r, li["attributes"], effective, sup)
+        if (r := rules.get("price_anomaly")) is not None:
+            findings += self._price(r, li["price"], li["currency"], effective, product_key, sup)
+        reasons = [Reason(f.code, f.message, rules[f.code].citation, f.key) for f in findings]
+        reasons.sort(key=lambda x: CODES.index(x.code))
+        if any(rules[x.code].severity == HARD for x in reasons):
+            verdict = "reject"
+        elif reasons:
+            verdict = "review"
+        else:
+            verdict = "pass"
+        self.counts["audited"] += 1
+        self.counts[verdict] += 1
+        self._remember(li["listing_id"], [(x.code, x.key) for x in reasons])
+        return Verdict(li["listing_id"], verdict, reasons)
+
+    def _price(self, rule, price, currency, category, product_key, sup) -> list[Finding]:
+        pack_cur = "CNY"  # bands are in the pack's currency; other currencies only use learned stats
+        key = f"{category}|{product_key}" if product_key else category
+        key = f"{key}|{currency}" if currency != pack_cur else key
+        out = []
+        if currency == pack_cur:
+            f = checks.price_band(rule, price, category)
+            if f is not None and f.key not in sup:
+                out.append(f)
+        if price <= 0:  # free or zero: no log price to learn from, always worth a look
+            if not out and "price_anomaly:zero" not in sup:
+                out.append(Finding("price_anomaly", "price_anomaly:zero", f"price {price:g} is not positive"))
+            return out
+        hist = self.prices.get(key)
+        if not out and hist is not None:
+            f = checks.price_outlier(rule, price, key, hist, category)
+            if f is not None and f.key not in sup:
+                out.append(f)
+        if hist is None:
+            hist = self.prices[key] = deque(maxlen=int(rule.params["window"]))
+        hist.append(math.log(price))
+        return out
+
+    def _remember(self, listing_id: str, fired: list[tuple[str, str]]) -> None:
+        self.recent[listing_id] = fired
+        self.recent.move_to_end(listing_id)
+        while len(self.recent) > self.memory:
+            self.recent.popitem(last=False)
+
+    # --- feedback --------------------------------------------------------------------------
+    def learn_feedback(self, listing_id: str, code: str, correct: bool) -> bool:
+        """A reviewer upheld (``correct=True``) or overturned a reason the auditor gave.
+
+        Returns False (and learns nothing) when the listing is not among the recent ones or the
+        auditor gave no reason with that code for it."""
+        if code not in CODES:
+            raise ValueError(f"unknown reason code {code!r}; one of: {', '.join(CODES)}")
+        keys = [k for c, k in self.recent.get(listing_id, ()) if c == code]
+        for k in keys:
+            up, over = self.feedback.setdefault(k, [0, 0])
+            self.feedback[k] = [up + bool(correct), over + (not correct)]
+            up, over = self.feedback[k]
+            if over >= self.min_overturned and over >= self.overturn_ratio * (up + over):
+                self.suppressed.add(k)
+            else:
+                self.suppressed.discard(k)
+        return bool(keys)
+
+    # --- persistence -----------------------------------------------------------------------
+    def state_dict(self) -> dict:
+        return {
+            "version": STATE_VERSION, "pack": self.pack.name,
+            "prices": {k: [round(x, 6) for x in v] for k, v in self.prices.items()},
+            "feedback": self.feedback, "suppressed": sorted(self.suppressed),
+            "recent": [[k, [list(p) for p in v]] for k, v in self.recent.items()],
+            "counts": dict(self.counts),
+            "settings": {"memory": self.memory, "min_overturned": self.min_overturned,
+                         "overturn_ratio": self.overturn_ratio},
+        }
+
+    @classmethod
+    def from_state(cls, state: dict, pack: RulePack | None = None) -> "Auditor":
+        if not isinstance(state, dict) or state.get("version") != STATE_VERSION:
+            from ...core.errors import StateError
+
+            raise StateError(f"audit state has version {state.get('version') if isinstance(state, dict) else None!r}, "
+                             f"expected {STATE_VERSION}: remove it to start afresh")
+        a = cls(pack, **state.get("settings", {}))
+        window = int(a.pack.rules["price_anomaly"].params["window"]) if "price_anomaly" in a.pack.rules else 1000
+        a.prices = {k: deque(v, maxlen=window) for k, v in state.get("prices", {}).items()}
+        a.feedback = {k: list(v) for k, v in state.get("feedback", {}).items()}
+        a.suppressed = set(state.get("suppressed", ()))
+        a.recent = OrderedDict((k, [tuple(p) for p in v]) for k, v in state.get("recent", ()))
+        a.counts.update(state.get("counts", {}))
+        return a
