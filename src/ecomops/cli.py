@@ -351,6 +351,8 @@ _register_audit(app)
 from .cli_kb import register as _register_kb  # noqa: E402  (`ecomops kb`)
 
 _register_kb(app)
+from .cli_service import register as _register_service  # noqa: E402  (`ecomops ask`, `feedback`)
+_register_service(app)
 
 
 def main() -> None:

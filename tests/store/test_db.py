@@ -64,3 +64,24 @@ def test_failed_transaction_leaves_previous_checkpoint(tmp_path):
 def test_bad_database_url_says_what_to_do(tmp_path):
     with pytest.raises(StateError, match="cannot open database"):
         Store.open(tmp_path, "nosuchdb://x")
+
+
+def test_put_component_is_scoped_and_admin_cannot_write(tmp_path):
+    store = Store.open(tmp_path)
+    d = store.scoped("m1").put_component("service_intent", b"v1")
+    store.scoped("m2").put_component("service_intent", b"other")
+    store.scoped("m1").put_component("service_intent", b"v2")  # an update, not a second row
+    assert store.scoped("m1").components("service_intent") == {("m1", "service_intent"): (b"v2", ANY_DIGEST)}
+    assert store.scoped("m1").components("service_intent")[("m1", "service_intent")][1] != d
+    assert set(store.scoped(ALL_MERCHANTS).components("service_intent")) == {("m1", "service_intent"),
+                                                                            ("m2", "service_intent")}
+    with pytest.raises(StateError, match="read-only"):
+        store.scoped(ALL_MERCHANTS).put_component("service_intent", b"x")
+
+
+class _Any:
+    def __eq__(self, other):
+        return isinstance(other, str) and len(other) == 16
+
+
+ANY_DIGEST = _Any()

@@ -217,6 +217,20 @@ class MerchantScope:
     def _where(self, table):
         return table.c.merchant_id == self.merchant_id if not self.is_admin else True
 
+    def put_component(self, component: str, blob: bytes) -> str:
+        """Save one component of this merchant outside a checkpoint (e.g. a service's intent model);
+        returns its digest. The admin view writes nothing."""
+        if self.is_admin:
+            raise StateError("the all-merchants view is read-only: write as one merchant")
+        import hashlib
+
+        digest = hashlib.sha256(blob).hexdigest()[:16]
+        with self._store.engine.begin() as conn:
+            _upsert(conn, model_state, ["merchant_id", "component"],
+                    dict(merchant_id=self.merchant_id, component=component, state=blob, digest=digest,
+                         updated_at=time.time()))
+        return digest
+
     def components(self, component: str | None = None) -> dict[tuple[str, str], tuple[bytes, str]]:
         q = select(model_state.c.merchant_id, model_state.c.component, model_state.c.state, model_state.c.digest)
         q = q.where(self._where(model_state))

@@ -1,0 +1,93 @@
+"""Fixtures for the customer-service tests: a fresh store, a tiny deterministic encoder, toy data."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+
+import numpy as np
+import pytest
+
+from ecomops.knowledge import KnowledgeBase
+from ecomops.knowledge.loaders import Document
+from ecomops.ops.service import IntentClassifier, ServiceAgent
+from ecomops.store import Store
+
+
+class _HashEncoder:
+    """Bag of hashed words -> unit vectors: the dense path without torch."""
+
+    fingerprint = "service-hash-encoder-v1"
+    dim = 64
+
+    def encode(self, texts):
+        out = np.zeros((len(texts), self.dim), dtype=np.float32)
+        for i, t in enumerate(texts):
+            for w in re.findall(r"\w+", t.lower()):
+                out[i, int(hashlib.md5(w.encode()).hexdigest(), 16) % self.dim] += 1.0
+        n = np.linalg.norm(out, axis=1, keepdims=True)
+        return out / np.where(n > 0, n, 1.0)
+
+
+TOY_INTENTS = {
+    "return_policy": ["how many days do I have to return an item", "what is your return policy",
+                      "can I return this product", "return window for my purchase", "how long can I send it back"],
+    "track_order": ["where is my order", "track my package", "when will my parcel arrive",
+                    "has my order shipped yet", "tracking number for my delivery"],
+    "complaint": ["I want to file a complaint", "your service is terrible", "I am very unhappy with the seller",
+                  "this is unacceptable, I want to complain", "worst shopping experience ever"],
+    "payment_methods": ["which payment methods do you accept", "can I pay with a credit card",
+                        "do you take paypal", "how can I pay for my order", "is cash on delivery possible"],
+}
+
+
+@pytest.fixture
+def store(tmp_path):
+    s = Store.open(tmp_path / "state")
+    yield s
+    s.close()
+
+
+@pytest.fixture
+def encoder():
+    return _HashEncoder()
+
+
+@pytest.fixture
+def toy_data():
+    texts = [t for ts in TOY_INTENTS.values() for t in ts]
+    labels = [k for k, ts in TOY_INTENTS.items() for _ in ts]
+    return texts, labels
+
+
+@pytest.fixture
+def trained(toy_data):
+    return IntentClassifier(n_bits=14, epochs=30, seed=0).fit(*toy_data)
+
+
+@pytest.fixture
+def make_agent(store, trained):
+    """``make_agent(merchant, docs=[(doc_id, title, text), ...], encoder=None)`` -> ServiceAgent."""
+
+    def _make(merchant: str, docs=(), encoder=None, intents=None, **kw):
+        kb = KnowledgeBase(store, merchant, encoder=encoder)
+        if docs:
+            kb.add_documents([Document(d, t, x, kind="policy") for d, t, x in docs])
+        return ServiceAgent(store, merchant, kb=kb, intents=intents if intents is not None else trained, **kw)
+
+    return _make
+
+
+POLICIES_A = [
+    ("returns", "Return policy", "Returns are accepted within 30 days of delivery for merchant A customers."),
+    ("secret", "Wholesale discount", "Merchant A wholesale code ALPHA-SECRET gives 40 percent off."),
+]
+POLICIES_B = [
+    ("returns-b", "Return policy", "Returns are accepted within 10 days of delivery."),
+    ("shipping-b", "Shipping", "Orders ship from Ningbo within 2 business days."),
+]
+
+
+@pytest.fixture
+def policies():
+    return POLICIES_A, POLICIES_B
