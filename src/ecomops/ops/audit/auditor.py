@@ -15,6 +15,19 @@ listed category), merchant-agnostic, the last ``window`` log prices; flagged whe
 ``|log p - median| / (1.4826 MAD) > threshold`` after ``min_count`` prices. Every listing's
 price is added after it is scored (median and MAD shrug off the few anomalies).
 
+Learned category (``Auditor(pack, category_model=clf)``, a
+:class:`~ecomops.ops.audit.category.CategoryClassifier`): when the model knows the listed
+category, it decides instead of the keyword rule: ``wrong_category`` when its top category is
+another one with probability >= ``category_threshold`` (that category is then the effective
+one). Listings of categories the model has never seen fall back to the keyword rule. Reviewers'
+feedback on ``wrong_category`` trains the model online with the right category (the one the
+reviewer names, else the model's guess when upheld, the listed one when overturned).
+
+Citations: with ``kb=`` (a :class:`~ecomops.knowledge.base.KnowledgeBase` loaded with
+:func:`load_pack_into_kb`) a reason cites the current version of the regulation document
+``rule:<code>``, so an updated regulation is cited from the next audit on; the pack's citation
+is the fallback when the KB has no such document.
+
 Feedback: ``learn_feedback(listing_id, code, correct)`` for a reason the auditor gave on a
 recently audited listing (the last ``memory`` listings are remembered). Counts are kept per
 rule key (``prohibited_claim:zui:最新``, ``missing_certification:charger``, ...); a key that
@@ -42,7 +55,8 @@ from . import checks
 from .checks import Finding
 from .rules import CODES, HARD, RulePack, load_pack, normalize
 
-__all__ = ["Auditor", "Verdict", "Reason", "validate_listing", "STATE_VERSION"]
+__all__ = ["Auditor", "Verdict", "Reason", "validate_listing", "load_pack_into_kb", "regulation_doc_id",
+           "STATE_VERSION"]
 
 STATE_VERSION = 1
 
@@ -115,11 +129,32 @@ def validate_listing(listing) -> dict:
     return out
 
 
+def regulation_doc_id(code: str) -> str:
+    """The knowledge-base document holding the regulation a reason code cites."""
+    return f"rule:{code}"
+
+
+def load_pack_into_kb(pack: RulePack, kb) -> list[tuple[str, int]]:
+    """Add each rule's regulation text to ``kb`` as a ``kind="regulation"`` document
+    (``doc_id="rule:<code>"``, source ``pack:<name>``); returns ``[(doc_id, version), ...]``.
+
+    Loading again makes new versions (the KB keeps the history); to change a regulation, add a
+    document with the same ``doc_id`` and the new text."""
+    from ...knowledge.loaders import Document
+
+    docs = [Document(regulation_doc_id(code), f"{pack.name} {code} regulation", rule.citation, kind="regulation",
+                     source=f"pack:{pack.name}") for code, rule in pack.rules.items()]
+    return kb.add_documents(docs)
+
+
 class Auditor:
     def __init__(self, pack: RulePack | None = None, *, memory: int = 100_000, min_overturned: int = 3,
-                 overturn_ratio: float = 0.75):
+                 overturn_ratio: float = 0.75, category_model=None, category_threshold: float = 0.6, kb=None):
         self.pack = pack or load_pack()
         self.memory, self.min_overturned, self.overturn_ratio = memory, min_overturned, overturn_ratio
+        self.category_model, self.category_threshold, self.kb = category_model, float(category_threshold), kb
+        self._cat_recent: OrderedDict[str, tuple[str, str, str]] = OrderedDict()  # listing -> (text, listed, guess)
+        self._kb_cache: tuple[object, dict[str, str]] | None = None  # (kb revision, code -> text)
         self.prices: dict[str, deque] = {}
         self.feedback: dict[str, list[int]] = {}  # rule key -> [upheld, overturned]
         self.suppressed: set[str] = set()
@@ -138,7 +173,11 @@ class Auditor:
         effective = category
         product_key = ""
         if (r := rules.get("wrong_category")) is not None:
-            found, effective = checks.wrong_category(r, title, category, sup)
+            model = self.category_model
+            if model is not None and category in getattr(model, "classes", ()):
+                found, effective = self._model_category(r, li, category, sup)
+            else:
+                found, effective = checks.wrong_category(r, title, category, sup)
             findings += found
             product_key = checks.detect_categories(r, title)[1]
         if (r := rules.get("missing_certification")) is not None:
@@ -149,7 +188,8 @@ class Auditor:
             findings += checks.missing_attribute(r, li["attributes"], effective, sup)
         if (r := rules.get("price_anomaly")) is not None:
             findings += self._price(r, li["price"], li["currency"], effective, product_key, sup)
-        reasons = [Reason(f.code, f.message, rules[f.code].citation, f.key) for f in findings]
+        cite = self._citations() if (findings and self.kb is not None) else {}
+        reasons = [Reason(f.code, f.message, cite.get(f.code) or rules[f.code].citation, f.key) for f in findings]
         reasons.sort(key=lambda x: CODES.index(x.code))
         if any(rules[x.code].severity == HARD for x in reasons):
             verdict = "reject"
@@ -161,6 +201,42 @@ class Auditor:
         self.counts[verdict] += 1
         self._remember(li["listing_id"], [(x.code, x.key) for x in reasons])
         return Verdict(li["listing_id"], verdict, reasons)
+
+    def _model_category(self, rule, li: dict, category: str, sup) -> tuple[list[Finding], str]:
+        model = self.category_model
+        text = model.text_of(li)
+        best, p, proba = model.top_one(text)
+        self._cat_recent[li["listing_id"]] = (text, category, best or category)
+        self._cat_recent.move_to_end(li["listing_id"])
+        while len(self._cat_recent) > self.memory:
+            self._cat_recent.popitem(last=False)
+        if best is None or best == category or p < self.category_threshold:
+            return [], category
+        key = f"wrong_category:model:{category}->{best}"
+        if key in sup or "wrong_category" in sup:
+            return [], category
+        zh = rule.category_zh.get(best)
+        name = f"{best} ({zh})" if zh else best
+        return [Finding("wrong_category", key,
+                        f"listed under '{category}' but the category model reads it as {name} "
+                        f"(p={p:.2f}; '{category}' p={proba.get(category, 0.0):.2f})")], best
+
+    def _citations(self) -> dict[str, str]:
+        """code -> the current regulation text in the KB (re-read when the KB changed)."""
+        try:
+            rev = self.kb.scope.kb_revision()
+        except AttributeError:  # a KB-like object without revisions: read every time
+            rev = None
+        if self._kb_cache is not None and rev is not None and self._kb_cache[0] == rev:
+            return self._kb_cache[1]
+        out = {}
+        for d in self.kb.documents(current_only=True):
+            if d.kind == "regulation" and d.doc_id.startswith("rule:"):
+                code = d.doc_id[len("rule:"):]
+                if code in CODES and d.text.strip():
+                    out[code] = " ".join(d.text.split())
+        self._kb_cache = (rev, out)
+        return out
 
     def _price(self, rule, price, currency, category, product_key, sup) -> list[Finding]:
         pack_cur = "CNY"  # bands are in the pack's currency; other currencies only use learned stats
@@ -192,14 +268,26 @@ class Auditor:
             self.recent.popitem(last=False)
 
     # --- feedback --------------------------------------------------------------------------
-    def learn_feedback(self, listing_id: str, code: str, correct: bool) -> bool:
+    def learn_feedback(self, listing_id: str, code: str, correct: bool, category: str | None = None) -> bool:
         """A reviewer upheld (``correct=True``) or overturned a reason the auditor gave.
 
+        ``category`` (``wrong_category`` only): the right category per the reviewer. With a
+        category model, the listing's text is learned with it (default: the model's guess when
+        upheld, the listed category when overturned), also for a listing the auditor did not
+        flag when ``category`` is given (a missed wrong category).
+
         Returns False (and learns nothing) when the listing is not among the recent ones or the
-        auditor gave no reason with that code for it."""
+        auditor gave no reason with that code for it (and nothing was taught to the model)."""
         if code not in CODES:
             raise ValueError(f"unknown reason code {code!r}; one of: {', '.join(CODES)}")
         keys = [k for c, k in self.recent.get(listing_id, ()) if c == code]
+        taught = False
+        if code == "wrong_category" and self.category_model is not None and listing_id in self._cat_recent:
+            text, listed, guess = self._cat_recent[listing_id]
+            if keys or category:
+                target = category or (guess if correct else listed)
+                self.category_model.correct(text, target)
+                taught = True
         for k in keys:
             up, over = self.feedback.setdefault(k, [0, 0])
             self.feedback[k] = [up + bool(correct), over + (not correct)]
@@ -208,7 +296,7 @@ class Auditor:
                 self.suppressed.add(k)
             else:
                 self.suppressed.discard(k)
-        return bool(keys)
+        return bool(keys) or taught
 
     # --- persistence -----------------------------------------------------------------------
     def state_dict(self) -> dict:
@@ -219,17 +307,19 @@ class Auditor:
             "recent": [[k, [list(p) for p in v]] for k, v in self.recent.items()],
             "counts": dict(self.counts),
             "settings": {"memory": self.memory, "min_overturned": self.min_overturned,
-                         "overturn_ratio": self.overturn_ratio},
+                         "overturn_ratio": self.overturn_ratio, "category_threshold": self.category_threshold},
         }
 
     @classmethod
-    def from_state(cls, state: dict, pack: RulePack | None = None) -> "Auditor":
+    def from_state(cls, state: dict, pack: RulePack | None = None, *, category_model=None, kb=None) -> "Auditor":
+        """Restore an auditor; the category model (see its own ``state_dict``) and the KB are
+        passed in again, they are not part of this state."""
         if not isinstance(state, dict) or state.get("version") != STATE_VERSION:
             from ...core.errors import StateError
 
             raise StateError(f"audit state has version {state.get('version') if isinstance(state, dict) else None!r}, "
                              f"expected {STATE_VERSION}: remove it to start afresh")
-        a = cls(pack, **state.get("settings", {}))
+        a = cls(pack, **state.get("settings", {}), category_model=category_model, kb=kb)
         window = int(a.pack.rules["price_anomaly"].params["window"]) if "price_anomaly" in a.pack.rules else 1000
         a.prices = {k: deque(v, maxlen=window) for k, v in state.get("prices", {}).items()}
         a.feedback = {k: list(v) for k, v in state.get("feedback", {}).items()}
