@@ -217,6 +217,7 @@ def to_listing(r: dict, i: int) -> dict:
     ccc = bool(CCC_PATH.search(r["path"]))
     return {"listing_id": f"F{i}", "merchant_id": "flipkart", "title": r["title"], "description": "",
             "category": r["category"], "attributes": {"brand": r["brand"]},
+            "product_type": (r["path"].split(" >> ") + [""])[1].strip(),  # Flipkart's second level
             "certifications": ["CCC"] if ccc else [], "price": float(r["price"]), "currency": "INR"}
 
 

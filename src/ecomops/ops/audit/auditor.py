@@ -108,6 +108,11 @@ def validate_listing(listing) -> dict:
         raise ValidationError("description: expected a string", "description")
     out["description"] = desc
     out["merchant_id"] = str(listing.get("merchant_id") or "")
+    # optional: the marketplace's own leaf category; prices are compared within it when given
+    ptype = listing.get("product_type") or ""
+    if not isinstance(ptype, str):
+        raise ValidationError("product_type: expected a string", "product_type")
+    out["product_type"] = ptype.strip()
     attrs = listing.get("attributes")
     attrs = {} if attrs is None else attrs
     if not isinstance(attrs, dict):
@@ -180,6 +185,7 @@ class Auditor:
                 found, effective = checks.wrong_category(r, title, category, sup)
             findings += found
             product_key = checks.detect_categories(r, title)[1]
+        product_key = li["product_type"] or product_key
         if (r := rules.get("missing_certification")) is not None:
             findings += checks.missing_certification(r, title, li["certifications"], sup)
         if (r := rules.get("prohibited_claim")) is not None:
@@ -251,14 +257,24 @@ class Auditor:
             if not out and "price_anomaly:zero" not in sup:
                 out.append(Finding("price_anomaly", "price_anomaly:zero", f"price {price:g} is not positive"))
             return out
-        hist = self.prices.get(key)
-        if not out and hist is not None:
-            f = checks.price_outlier(rule, price, key, hist, category)
-            if f is not None and f.key not in sup:
-                out.append(f)
-        if hist is None:
-            hist = self.prices[key] = deque(maxlen=int(rule.params["window"]))
-        hist.append(math.log(price))
+        # the finest key with enough history decides: the product type once it has warmed up, the
+        # whole category until then (a x20 price stands out in either)
+        coarse = category if currency == pack_cur else f"{category}|{currency}"
+        keys = [key] if key == coarse else [key, coarse]
+        warm = int(rule.params.get("min_count", 0))
+        if not out:
+            for k in keys:
+                hist = self.prices.get(k)
+                if hist is not None and len(hist) >= warm:
+                    f = checks.price_outlier(rule, price, k, hist, category)
+                    if f is not None and f.key not in sup:
+                        out.append(f)
+                    break
+        for k in keys:
+            hist = self.prices.get(k)
+            if hist is None:
+                hist = self.prices[k] = deque(maxlen=int(rule.params["window"]))
+            hist.append(math.log(price))
         return out
 
     def _remember(self, listing_id: str, fired: list[tuple[str, str]]) -> None:

@@ -147,7 +147,7 @@ class _V:
 
 def _pattern(v: _V, entry, path: str, *, id_key: str = "id", category: str = "") -> Pattern:
     entry = v.mapping(entry, path)
-    v.known(entry, path, {id_key, "label", "terms", "regex", "exclude", "zh"})
+    v.known(entry, path, {id_key, "label", "terms", "regex", "exclude", "exclude_regex", "zh"})
     pid = category or v.text(entry.get(id_key), f"{path}.{id_key}")
     parts: list[str] = []
     if "terms" in entry:
@@ -159,9 +159,15 @@ def _pattern(v: _V, entry, path: str, *, id_key: str = "id", category: str = "")
         parts += regs
     if not parts:
         v.fail(path, "needs `terms` or `regex`")
-    exclude = None
+    excl: list[str] = []
     if "exclude" in entry:
-        exclude = v.compile([_term_regex(t) for t in v.texts(entry["exclude"], f"{path}.exclude")], f"{path}.exclude")
+        excl += [_term_regex(t) for t in v.texts(entry["exclude"], f"{path}.exclude")]
+    if "exclude_regex" in entry:  # e.g. accessories named after the device: "laptop backpack", "for mobile phones"
+        regs = v.texts(entry["exclude_regex"], f"{path}.exclude_regex")
+        for i, r in enumerate(regs):
+            v.compile([r], f"{path}.exclude_regex[{i}]")
+        excl += regs
+    exclude = v.compile(excl, f"{path}.exclude") if excl else None
     label = v.text(entry.get("label", entry.get("zh", pid)), f"{path}.label")
     return Pattern(pid, label, v.compile(parts, path), exclude, category)
 
