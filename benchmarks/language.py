@@ -330,7 +330,10 @@ def audit_section(data_dir: Path | None, seed: int = 0, *, sim_events: int = 1_0
     return out
 
 
-SECTIONS: dict[str, Callable[..., dict]] = {"audit": audit_section}
+from language_service import ask_section, intent_section, retrieval_section  # noqa: E402
+
+SECTIONS: dict[str, Callable[..., dict]] = {"intent": intent_section, "retrieval": retrieval_section,
+                                            "ask": ask_section, "audit": audit_section}
 
 
 def _summary(name: str, res: dict) -> str:
