@@ -60,6 +60,8 @@ bench: setup-all
 	@echo "transfer: 12 Blitzer pairs + label-efficiency curves, about 90 min on 2 cores (resumable via --work)"
 	$(BIN)/python benchmarks/transfer.py --threads 2 --work .bench-work --out benchmarks/results/transfer.json \
 		--plot benchmarks/results/transfer_label_efficiency.png
+	$(BIN)/python benchmarks/quantization.py --threads 2 --out benchmarks/results/quantization.json
+	OMP_NUM_THREADS=1 $(BIN)/python benchmarks/language.py --out benchmarks/results/language.json
 
 clean:
 	rm -rf $(VENV) $(DEMO_STATE) .pytest_cache .bench-work
