@@ -330,6 +330,7 @@ def audit_section(data_dir: Path | None, seed: int = 0, *, sim_events: int = 1_0
     return out
 
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # the sibling module, however this file is loaded
 from language_service import ask_section, intent_section, retrieval_section  # noqa: E402
 
 SECTIONS: dict[str, Callable[..., dict]] = {"intent": intent_section, "retrieval": retrieval_section,

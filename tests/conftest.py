@@ -103,3 +103,42 @@ def redis_port(tmp_path):
         proc.kill()
         proc.wait(timeout=10)
 
+
+
+class HashEncoder:
+    """Bag of hashed words -> unit vectors: exercises dense retrieval without torch or a model."""
+
+    fingerprint = "hash-encoder-v1"
+
+    def __init__(self, dim: int = 64):
+        self.dim = dim
+        self.calls = 0
+
+    def encode(self, texts, **_):
+        import hashlib
+        import re
+
+        import numpy as np
+
+        self.calls += 1
+        out = np.zeros((len(texts), self.dim), dtype=np.float32)
+        for i, t in enumerate(texts):
+            for w in re.findall(r"\w+", t.lower()):
+                out[i, int(hashlib.md5(w.encode()).hexdigest(), 16) % self.dim] += 1.0
+        n = np.linalg.norm(out, axis=1, keepdims=True)
+        return out / np.where(n > 0, n, 1.0)
+
+
+@pytest.fixture
+def encoder():
+    """A fresh :class:`HashEncoder` (the knowledge base's dense side, no model)."""
+    return HashEncoder()
+
+
+@pytest.fixture
+def store(tmp_path):
+    from ecomops.store import Store
+
+    s = Store.open(tmp_path / "state")
+    yield s
+    s.close()

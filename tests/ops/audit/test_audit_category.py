@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import hashlib
 import importlib.util
-import re
 from pathlib import Path
 
-import numpy as np
 import pytest
 
 from ecomops.ops.audit import Auditor, CategoryClassifier, load_pack_into_kb, regulation_doc_id
@@ -100,21 +97,9 @@ def test_auditor_flags_wrong_category_via_model(listing):
     assert b.category_model is clf and b.category_threshold == 0.5
 
 
-class _HashEncoder:
-    fingerprint = "audit-hash-v1"
-    dim = 32
-
-    def encode(self, texts):
-        out = np.zeros((len(texts), self.dim), dtype=np.float32)
-        for i, t in enumerate(texts):
-            for w in re.findall(r"\w+", t.lower()):
-                out[i, int(hashlib.md5(w.encode()).hexdigest(), 16) % self.dim] += 1.0
-        n = np.linalg.norm(out, axis=1, keepdims=True)
-        return out / np.where(n > 0, n, 1.0)
-
-
-@pytest.mark.parametrize("encoder", [None, _HashEncoder()], ids=["bm25", "dense"])
-def test_kb_citation_follows_newest_regulation(tmp_path, listing, encoder):
+@pytest.mark.parametrize("dense", [False, True], ids=["bm25", "dense"])
+def test_kb_citation_follows_newest_regulation(tmp_path, listing, dense, request):
+    encoder = request.getfixturevalue("encoder") if dense else None
     from ecomops.knowledge.base import KnowledgeBase
     from ecomops.knowledge.loaders import Document
     from ecomops.store import Store

@@ -2,31 +2,12 @@
 
 from __future__ import annotations
 
-import hashlib
-import re
 
-import numpy as np
 import pytest
 
 from ecomops.knowledge import KnowledgeBase
 from ecomops.knowledge.loaders import Document
 from ecomops.ops.service import IntentClassifier, ServiceAgent
-from ecomops.store import Store
-
-
-class _HashEncoder:
-    """Bag of hashed words -> unit vectors: the dense path without torch."""
-
-    fingerprint = "service-hash-encoder-v1"
-    dim = 64
-
-    def encode(self, texts):
-        out = np.zeros((len(texts), self.dim), dtype=np.float32)
-        for i, t in enumerate(texts):
-            for w in re.findall(r"\w+", t.lower()):
-                out[i, int(hashlib.md5(w.encode()).hexdigest(), 16) % self.dim] += 1.0
-        n = np.linalg.norm(out, axis=1, keepdims=True)
-        return out / np.where(n > 0, n, 1.0)
 
 
 TOY_INTENTS = {
@@ -39,18 +20,6 @@ TOY_INTENTS = {
     "payment_methods": ["which payment methods do you accept", "can I pay with a credit card",
                         "do you take paypal", "how can I pay for my order", "is cash on delivery possible"],
 }
-
-
-@pytest.fixture
-def store(tmp_path):
-    s = Store.open(tmp_path / "state")
-    yield s
-    s.close()
-
-
-@pytest.fixture
-def encoder():
-    return _HashEncoder()
 
 
 @pytest.fixture
