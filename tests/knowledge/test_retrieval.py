@@ -1,7 +1,5 @@
 import re
-import time
 
-import numpy as np
 import pytest
 
 from ecomops.knowledge import BM25Index, Document, KnowledgeBase, chunk_text, rrf, tokenize
@@ -93,27 +91,9 @@ def test_long_document_best_chunk_cited_once(store, encoder):
     assert len(hits) == 1 and "warranty covers motor failure" in hits[0].text and hits[0].chunk_no > 0
 
 
-def test_search_is_fast_for_thousands_of_chunks(store, encoder):
-    rng = np.random.default_rng(0)
-    words = [f"w{i}" for i in range(3000)]
-    docs = [Document(f"d{i}", f"Doc {i}", " ".join(rng.choice(words, 40))) for i in range(3000)]
-    kb = KnowledgeBase(store, "m1", encoder=encoder)
-    kb.add_documents(docs)
-    kb.search("w1 w2 w3")  # builds the index
-    times = []
-    for q in range(50):
-        t0 = time.perf_counter()
-        kb.search(" ".join(rng.choice(words, 5)))
-        times.append(time.perf_counter() - t0)
-    assert np.percentile(times, 95) < 0.1
-
-
 def test_real_default_encoder_finds_a_paraphrase(store):
-    pytest.importorskip("torch")
-    pytest.importorskip("transformers")
     kb = KnowledgeBase(store, "m1", encoder="default")
-    if not kb.dense:
-        pytest.skip(kb.dense_off_reason)
+    assert kb.dense, kb.dense_off_reason  # the test install has torch and the bundled MiniLM
     kb.add_documents([
         Document("refunds", "Refunds", "Customers receive their money back within five business days."),
         Document("shipping", "Delivery", "Parcels leave our warehouse by courier every afternoon."),
