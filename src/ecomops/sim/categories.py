@@ -39,6 +39,10 @@ class Item:
     specs: tuple[str, ...]
     season: str = ""  # "", "winter", "summer", "festival": demand moves with the season
     needs_ccc: bool = False  # China Compulsory Certification required to sell it
+    # CCC added after simulator streams were published: whether a listing of it lacks "CCC" is
+    # drawn apart from the market's random stream (see ecomops.sim.listings), so that published
+    # streams and results stay as they were
+    ccc_added_later: bool = False
 
 
 @dataclass(frozen=True)
@@ -80,8 +84,10 @@ CATEGORIES: dict[str, Category] = {
             Item("移动电源", "power bank", 79, 299, ("20000mAh PD 22.5W", "10000mAh 快充", "30000mAh 65W"), needs_ccc=True),
             Item("充电器", "charger", 29, 159, ("65W GaN 氮化镓", "20W PD", "100W 多口"), needs_ccc=True),
             Item("电源适配器", "power adapter", 25, 120, ("12V 2A", "19V 3.42A", "5V 3A"), needs_ccc=True),
-            Item("智能手机", "smartphone", 899, 6999, ("8+256GB 5G", "12+512GB", "6+128GB")),
-            Item("笔记本电脑", "laptop", 2999, 8999, ("14英寸 i5 16G", "15.6英寸 R7 32G", "13.3英寸 轻薄")),
+            Item("智能手机", "smartphone", 899, 6999, ("8+256GB 5G", "12+512GB", "6+128GB"),
+                 needs_ccc=True, ccc_added_later=True),
+            Item("笔记本电脑", "laptop", 2999, 8999, ("14英寸 i5 16G", "15.6英寸 R7 32G", "13.3英寸 轻薄"),
+                 needs_ccc=True, ccc_added_later=True),
             Item("蓝牙耳机", "bluetooth earbuds", 59, 599, ("主动降噪", "TWS", "运动款")),
             Item("数据线", "USB-C cable", 10, 69, ("1m 60W", "2m 100W", "编织")),
             Item("USB集线器", "USB hub", 39, 299, ("7合1 HDMI", "4口 USB3.0")),

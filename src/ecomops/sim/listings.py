@@ -3,7 +3,7 @@
 The truth of a listing is exactly the set of rules its content breaks, by construction:
 
 - ``missing_certification``: an electronics product that needs China Compulsory Certification
-  (chargers, power banks, adapters) listed without "CCC";
+  (chargers, power banks, adapters, smartphones, laptops) listed without "CCC";
 - ``prohibited_claim``: an absolute claim (最, 第一, 国家级, 顶级, best, No.1, number one) in the
   title or description;
 - ``wrong_category``: listed under a category other than the product's own;
@@ -40,16 +40,32 @@ _DESC_BODIES = (
 )
 
 
+# Smartphones and laptops joined the simulator's CCC list after its streams and the results built on
+# them (README, benchmarks/results) were published. Every draw from the market's random stream
+# shifts all later events, so for these items (Item.ccc_added_later) the main stream is drawn
+# exactly as before, as if they needed no CCC, and whether a violating listing also lacks "CCC" is
+# decided by a private random.Random seeded from the product id and the listing's own gate draw:
+# deterministic (str seeds hash with SHA-512, whatever PYTHONHASHSEED), different for every
+# listing, and invisible to the main stream. False: such items are listed as before (no CCC).
+LATE_CCC = True
+
+
+def _late_ccc(product) -> bool:
+    return LATE_CCC and product.needs_ccc and product.item.ccc_added_later
+
+
 def _pick_codes(rng: random.Random, product) -> list[str]:
+    # draws on the main stream: CCC items added later count as not needing CCC here (see LATE_CCC)
+    needs_ccc = product.needs_ccc and not product.item.ccc_added_later
     # products that need CCC are the ones sellers most often list without it
-    codes = ["missing_certification"] if product.needs_ccc and rng.random() < 0.5 else []
+    codes = ["missing_certification"] if needs_ccc and rng.random() < 0.5 else []
     for _ in range(1 if rng.random() < 0.85 else 2):
         u, acc = rng.random(), 0.0
         for code, w in zip(VIOLATION_CODES, _CODE_WEIGHTS):
             acc += w
             if u < acc:
                 break
-        if code == "missing_certification" and not product.needs_ccc:
+        if code == "missing_certification" and not needs_ccc:
             code = "prohibited_claim" if rng.random() < 0.5 else "missing_attribute"
         if code not in codes:
             codes.append(code)
@@ -59,7 +75,13 @@ def _pick_codes(rng: random.Random, product) -> list[str]:
 def make_listing(rng: random.Random, product, violation_rate: float, merchant_id: str = "") -> tuple[dict, dict]:
     """Event body (no event_id/ts yet) and truth ``{"violations": [codes], "true_category": ...}``."""
     cat = CATEGORIES[product.category]
-    codes = _pick_codes(rng, product) if rng.random() < violation_rate else []
+    gate = rng.random()
+    codes = _pick_codes(rng, product) if gate < violation_rate else []
+    late = _late_ccc(product)
+    # as for the other CCC items, about half the violating listings lack it, drawn off the main
+    # stream; clean listings stay clean, so the share of violating listings is unchanged
+    if late and codes and random.Random(f"ccc:{product.product_id}:{gate!r}").random() < 0.5:
+        codes = sorted(codes + ["missing_certification"])
     title = product.title
     fmt = {"item_zh": product.item.zh, "item_en": product.item.en, "spec": product.spec,
            "pack": product.pack, "brand": product.brand}
@@ -83,7 +105,7 @@ def make_listing(rng: random.Random, product, violation_rate: float, merchant_id
     if "missing_attribute" in codes:
         attrs.pop(rng.choice(cat.required_attributes))
     certs = []
-    if product.needs_ccc and "missing_certification" not in codes:
+    if (late or (product.needs_ccc and not product.item.ccc_added_later)) and "missing_certification" not in codes:
         certs.append("CCC")
     certs += [c for c in cat.optional_certs if rng.random() < 0.4]
     body = {"type": "listing", "event_id": None, "merchant_id": merchant_id, "ts": None,

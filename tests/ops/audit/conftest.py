@@ -7,7 +7,7 @@ import copy
 import pytest
 import yaml
 
-from ecomops.ops.audit import Auditor, parse_pack
+from ecomops.ops.audit import Auditor
 from ecomops.ops.audit.rules import DEFAULT_PACK
 
 _BASE = {
@@ -37,13 +37,3 @@ def pack_data():
 @pytest.fixture
 def auditor():
     return Auditor()
-
-
-@pytest.fixture
-def sim_pack(pack_data):
-    """The China pack with the simulator's narrower CCC list: the simulator marks only power banks,
-    chargers and adapters as needing CCC (its smartphones and laptops are listed without it)."""
-    prods = pack_data["rules"]["missing_certification"]["products"]
-    pack_data["rules"]["missing_certification"]["products"] = [
-        p for p in prods if p["name"] not in ("mobile_phone", "computer")]
-    return parse_pack(pack_data, "china-sim")
