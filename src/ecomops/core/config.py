@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from .errors import ConfigError
 
@@ -45,6 +46,9 @@ class EngineConfig:
     transfer: bool = False
     encoder: str = "default"  # text encoder for titles: "default" (bundled MiniLM) or a local model dir
     max_category_heads: int = 16  # per merchant; later categories share their most similar head
+    # Dense vectors of the documents that `document` events add to a knowledge base (loaded on the
+    # first such event): None: `encoder`; "none": BM25 only; or a model dir / encoder object.
+    kb_encoder: Any = None
     extra: dict = field(default_factory=dict)
 
     def __post_init__(self) -> None:

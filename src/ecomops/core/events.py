@@ -181,12 +181,45 @@ class Feedback(Event, tag="feedback"):
     comment: Text | None = None
 
 
+# A knowledge-base document: ids and kinds fit the store's columns; the text is bounded by the
+# payload limit only (a regulation can be long). Emptiness is checked where the document is
+# read (ecomops.knowledge.loaders.documents_from_event), which names the problem.
+DocId = Annotated[str, Meta(max_length=512)]
+DocText = Annotated[str, Meta(max_length=MAX_PAYLOAD_BYTES)]
+DocKind = Annotated[str, Meta(max_length=32)]
+
+
+class DocumentItem(Struct, frozen=True, forbid_unknown_fields=False, omit_defaults=True):
+    doc_id: DocId
+    text: DocText
+    title: Short | None = None
+    kind: DocKind | None = None
+    source: Short | None = None
+
+
+class DocumentUpdate(Event, tag="document"):
+    """A policy, regulation or FAQ update published for the merchant's knowledge base.
+
+    Either one document (``doc_id`` and ``text``, optional ``title``, ``kind``, ``source``) or
+    several (``documents``). A ``doc_id`` the merchant already has gets a new version.
+    """
+
+    doc_id: DocId | None = None
+    text: DocText | None = None
+    title: Short | None = None
+    kind: DocKind | None = None
+    source: Short | None = None
+    documents: Annotated[list[DocumentItem], Meta(max_length=MAX_LINES)] | None = None
+
+
 EventUnion = Union[
-    View, Click, AddToCart, Order, Payment, Refund, Cancel, Inventory, Listing, Review, Ticket, Feedback
+    View, Click, AddToCart, Order, Payment, Refund, Cancel, Inventory, Listing, Review, Ticket, Feedback,
+    DocumentUpdate,
 ]
 EVENT_TYPES: dict[str, type[Event]] = {
     cls.__struct_config__.tag: cls  # type: ignore[misc]
-    for cls in (View, Click, AddToCart, Order, Payment, Refund, Cancel, Inventory, Listing, Review, Ticket, Feedback)
+    for cls in (View, Click, AddToCart, Order, Payment, Refund, Cancel, Inventory, Listing, Review, Ticket, Feedback,
+                DocumentUpdate)
 }
 
 _json_decoder = msgspec.json.Decoder(EventUnion)
