@@ -50,6 +50,7 @@ sys.path.insert(0, str(ROOT / "src"))
 
 from ecomops.ops.audit import CODES, Auditor, CategoryClassifier, load_pack_into_kb, parse_pack  # noqa: E402
 from ecomops.ops.audit.checks import prohibited_claim  # noqa: E402
+from ecomops.ops.audit.price import PriceModel  # noqa: E402
 from ecomops.ops.audit.rules import DEFAULT_PACK, normalize  # noqa: E402
 
 TARGET_RECALL, TARGET_PRECISION = 0.98, 0.95
@@ -63,6 +64,14 @@ CCC_PATH = re.compile(r">> (?:Mobile )?Chargers\b|>> Power Banks\b|^Mobiles & Ac
                       r"^Computers >> Laptops >>|>> Adapters\b")
 CLASSIFIER = dict(n_bits=18, lr=0.5, epochs=4)
 CATEGORY_THRESHOLD = 0.6
+# the learned price reference (ops/audit/price.py); lr and min_sim were chosen on a validation split of the
+# Flipkart training rows (a fifth, never the evaluation listings); its threshold is selected per run there
+PRICE_MODEL = dict(lr=0.15, min_sim=0.1)
+VALIDATION_FRACTION = 0.2  # of the Flipkart training rows: where the thresholds below are selected
+# candidates: wrong_category flagged when the listed category's probability is below ``claimed``
+# (``None``: the older rule, the top category is another one with probability >= CATEGORY_THRESHOLD)
+CLAIMED_GRID = (None, 0.02, 0.05, 0.1, 0.2, 0.3)
+PRICE_GRID = (4.0, 4.5, 4.75, 5.0, 5.25, 5.5, 6.0)
 
 
 # -- metrics ---------------------------------------------------------------------------------------
@@ -116,11 +125,9 @@ def _pack_data() -> dict:
 
 
 def sim_pack():
-    """The China pack with the simulator's CCC list (power banks, chargers, adapters only)."""
-    d = _pack_data()
-    prods = d["rules"]["missing_certification"]["products"]
-    d["rules"]["missing_certification"]["products"] = [p for p in prods if p["name"] not in ("mobile_phone", "computer")]
-    return parse_pack(d, "china-sim")
+    """The China pack as shipped: the simulator's CCC list is the pack's (power banks, chargers,
+    adapters, smartphones, laptops) since smartphones and laptops need CCC there too."""
+    return parse_pack(_pack_data(), "china-sim")
 
 
 def flipkart_pack(categories: list[str]):
@@ -251,6 +258,52 @@ def inject(rng: random.Random, listing: dict, is_ccc: bool, categories: list[str
     return d, codes
 
 
+def _pick(results: dict, code: str):
+    """The candidate with the highest recall among those reaching the precision target, else
+    the highest F1 (ties: the first)."""
+    def pr(k):
+        m = results[k]["per_code"][code]
+        return (m["precision"] or 0.0), (m["recall"] or 0.0)
+    ok = [k for k in results if pr(k)[0] >= TARGET_PRECISION]
+    if ok:
+        return max(ok, key=lambda k: pr(k)[1])
+    return max(results, key=lambda k: 2 * pr(k)[0] * pr(k)[1] / max(1e-9, pr(k)[0] + pr(k)[1]))
+
+
+def validate_flipkart(train_rows: list[dict], categories: list[str], pack, seed: int) -> dict:
+    """Select the wrong-category and price thresholds on a validation split of the training rows:
+    the classifier is trained and the auditor warmed on the rest, violations injected as in the
+    evaluation. Per code, the candidate with the best recall at precision >= the target wins."""
+    rng = random.Random(seed + 1)
+    rows = list(train_rows)
+    rng.shuffle(rows)
+    n_val = int(len(rows) * VALIDATION_FRACTION)
+    val, fit = rows[:n_val], rows[n_val:]
+    clf = CategoryClassifier(n_bits=CLASSIFIER["n_bits"], lr=CLASSIFIER["lr"], seed=seed)
+    clf.learn_many([r["title"] for r in fit], [r["category"] for r in fit], epochs=CLASSIFIER["epochs"])
+    irng = random.Random(seed + 2)
+    items = [inject(irng, to_listing(r, i), False, categories) for i, r in enumerate(val)]
+
+    def run(claimed, price_threshold) -> dict:
+        a = Auditor(pack, category_model=clf, category_threshold=CATEGORY_THRESHOLD, claimed_threshold=claimed,
+                    price_model=PriceModel(**PRICE_MODEL, threshold=price_threshold))
+        for i, r in enumerate(fit):
+            a.audit(to_listing(r, -1 - i))
+        return run_audit(a, items)
+
+    mid = PRICE_GRID[len(PRICE_GRID) // 2]
+    by_claimed = {str(c): run(c, mid) for c in CLAIMED_GRID}
+    claimed = dict(zip(map(str, CLAIMED_GRID), CLAIMED_GRID))[_pick(by_claimed, "wrong_category")]
+    by_price = {str(t): run(claimed, t) for t in PRICE_GRID}
+    price_threshold = float(_pick(by_price, "price_anomaly"))
+
+    def brief(res, code):
+        return {k: {x: v["per_code"][code][x] for x in ("precision", "recall")} for k, v in res.items()}
+    return {"fit_rows": len(fit), "validation_rows": len(val), "claimed_threshold": claimed,
+            "price_threshold": price_threshold, "wrong_category": brief(by_claimed, "wrong_category"),
+            "price_anomaly": brief(by_price, "price_anomaly")}
+
+
 def flipkart_part(rows: list[dict], seed: int, n_eval: int = FLIPKART_EVAL, min_category: int = MIN_CATEGORY,
                   kb_latency: bool = True) -> dict:
     t0 = time.perf_counter()
@@ -276,9 +329,11 @@ def flipkart_part(rows: list[dict], seed: int, n_eval: int = FLIPKART_EVAL, min_
     for i, r in enumerate(evald_rows):
         items.append(inject(rng, to_listing(r, i), bool(CCC_PATH.search(r["path"])), categories))
     pack = flipkart_pack(categories)
+    chosen = validate_flipkart(train_rows, categories, pack, seed)  # thresholds: never from the evaluation
 
     def warmed(**kw) -> Auditor:
-        a = Auditor(pack, **kw)
+        a = Auditor(pack, price_model=PriceModel(**PRICE_MODEL, threshold=chosen["price_threshold"]),
+                    claimed_threshold=chosen["claimed_threshold"], **kw)
         for i, r in enumerate(train_rows):  # clean listings: learn the price statistics
             a.audit(to_listing(r, -1 - i))
         return a
@@ -289,8 +344,9 @@ def flipkart_part(rows: list[dict], seed: int, n_eval: int = FLIPKART_EVAL, min_
            "injected": dict(Counter(c for _, v in items for c in v)),
            "classifier": {"accuracy_top_category": None if acc is None else round(acc, 4),
                           "train_s": round(train_s, 2), "classes": len(clf.classes), **CLASSIFIER,
-                          "threshold": CATEGORY_THRESHOLD},
-           "with_classifier": model}
+                          "threshold": CATEGORY_THRESHOLD, "claimed_threshold": chosen["claimed_threshold"]},
+           "price_model": {**PRICE_MODEL, "threshold": chosen["price_threshold"]},
+           "validation": chosen, "with_classifier": model}
     if kb_latency:
         out["with_classifier_and_kb_citations"] = _kb_run(pack, clf, items, warmed)
     out["seconds"] = round(time.perf_counter() - t0, 1)

@@ -171,6 +171,9 @@ def test_benchmark_audit_section_tiny():
     pc = fk["with_classifier"]["per_code"]
     assert pc["missing_attribute"]["recall"] in (None, 1.0) and pc["prohibited_claim"]["precision"] in (None, 1.0)
     assert "with_classifier_and_kb_citations" in fk
+    val = fk["validation"]  # thresholds selected on a split of the training rows
+    assert val["price_threshold"] in bench.PRICE_GRID and val["claimed_threshold"] in bench.CLAIMED_GRID
+    assert fk["price_model"]["threshold"] == val["price_threshold"]
     # no catalogue, no data: the Flipkart part says it was skipped
     assert "skipped" in bench.audit_section(None, seed=0, sim_events=5_000, kb_latency=False)["flipkart"]
 

@@ -15,11 +15,19 @@ listed category), merchant-agnostic, the last ``window`` log prices; flagged whe
 ``|log p - median| / (1.4826 MAD) > threshold`` after ``min_count`` prices. Every listing's
 price is added after it is scored (median and MAD shrug off the few anomalies).
 
+Learned price reference (``Auditor(pack, price_model=PriceModel())``, see
+:mod:`~ecomops.ops.audit.price`): once warmed up it replaces the per-type robust z (the static
+band still applies): flagged when ``|log p - predicted| / scale > price_model.threshold``, the
+prediction coming from similar titles and a regression on the title's n-grams. It learns every
+listing whose price it accepts, and a price reviewers declare fine (an overturned
+``price_anomaly``).
+
 Learned category (``Auditor(pack, category_model=clf)``, a
 :class:`~ecomops.ops.audit.category.CategoryClassifier`): when the model knows the listed
 category, it decides instead of the keyword rule: ``wrong_category`` when its top category is
 another one with probability >= ``category_threshold`` (that category is then the effective
-one). Listings of categories the model has never seen fall back to the keyword rule. Reviewers'
+one); with ``claimed_threshold`` set, when the listed category's own probability is below it
+(and another category is the top one) instead. Listings of categories the model has never seen fall back to the keyword rule. Reviewers'
 feedback on ``wrong_category`` trains the model online with the right category (the one the
 reviewer names, else the model's guess when upheld, the listed one when overturned).
 
@@ -154,11 +162,15 @@ def load_pack_into_kb(pack: RulePack, kb) -> list[tuple[str, int]]:
 
 class Auditor:
     def __init__(self, pack: RulePack | None = None, *, memory: int = 100_000, min_overturned: int = 3,
-                 overturn_ratio: float = 0.75, category_model=None, category_threshold: float = 0.6, kb=None):
+                 overturn_ratio: float = 0.75, category_model=None, category_threshold: float = 0.6, kb=None,
+                 price_model=None, claimed_threshold: float | None = None):
         self.pack = pack or load_pack()
         self.memory, self.min_overturned, self.overturn_ratio = memory, min_overturned, overturn_ratio
         self.category_model, self.category_threshold, self.kb = category_model, float(category_threshold), kb
         self._cat_recent: OrderedDict[str, tuple[str, str, str]] = OrderedDict()  # listing -> (text, listed, guess)
+        self.price_model = price_model
+        self.claimed_threshold = None if claimed_threshold is None else float(claimed_threshold)
+        self._price_recent: OrderedDict[str, tuple[dict, float]] = OrderedDict()  # listing -> (fields, price)
         self._kb_cache: tuple[object, dict[str, str]] | None = None  # (kb revision, code -> text)
         self.prices: dict[str, deque] = {}
         self.feedback: dict[str, list[int]] = {}  # rule key -> [upheld, overturned]
@@ -193,7 +205,7 @@ class Auditor:
         if (r := rules.get("missing_attribute")) is not None:
             findings += checks.missing_attribute(r, li["attributes"], effective, sup)
         if (r := rules.get("price_anomaly")) is not None:
-            findings += self._price(r, li["price"], li["currency"], effective, product_key, sup)
+            findings += self._price(r, li["price"], li["currency"], effective, product_key, sup, li)
         cite = self._citations() if (findings and self.kb is not None) else {}
         reasons = [Reason(f.code, f.message, cite.get(f.code) or rules[f.code].citation, f.key) for f in findings]
         reasons.sort(key=lambda x: CODES.index(x.code))
@@ -216,7 +228,12 @@ class Auditor:
         self._cat_recent.move_to_end(li["listing_id"])
         while len(self._cat_recent) > self.memory:
             self._cat_recent.popitem(last=False)
-        if best is None or best == category or p < self.category_threshold:
+        if best is None or best == category:
+            return [], category
+        if self.claimed_threshold is not None:  # flag by how unlikely the listed category is
+            if proba.get(category, 0.0) >= self.claimed_threshold:
+                return [], category
+        elif p < self.category_threshold:
             return [], category
         key = f"wrong_category:model:{category}->{best}"
         if key in sup or "wrong_category" in sup:
@@ -244,7 +261,7 @@ class Auditor:
         self._kb_cache = (rev, out)
         return out
 
-    def _price(self, rule, price, currency, category, product_key, sup) -> list[Finding]:
+    def _price(self, rule, price, currency, category, product_key, sup, li=None) -> list[Finding]:
         pack_cur = "CNY"  # bands are in the pack's currency; other currencies only use learned stats
         key = f"{category}|{product_key}" if product_key else category
         key = f"{key}|{currency}" if currency != pack_cur else key
@@ -262,7 +279,26 @@ class Auditor:
         coarse = category if currency == pack_cur else f"{category}|{currency}"
         keys = [key] if key == coarse else [key, coarse]
         warm = int(rule.params.get("min_count", 0))
-        if not out:
+        model = self.price_model
+        if model is not None and li is not None:
+            seen = {"title": li["title"], "category": category, "product_type": li["product_type"],
+                    "attributes": {"brand": li["attributes"].get("brand", "")}, "currency": currency}
+            if not out and model.ready():
+                z, typical, _ = model.score(seen, price)
+                key = f"price_anomaly:model:{category}"
+                if abs(z) > model.threshold and key not in sup:
+                    out.append(Finding("price_anomaly", key,
+                                       f"price {price:g} is far from the {typical:.2f} expected for similar "
+                                       f"listings in '{category}' (z {z:+.1f})"))
+            if out:
+                model.learn(seen, price, accepted=False)
+                self._price_recent[li["listing_id"]] = (seen, price)
+                self._price_recent.move_to_end(li["listing_id"])
+                while len(self._price_recent) > self.memory:
+                    self._price_recent.popitem(last=False)
+            else:
+                model.learn(seen, price)
+        if not out and (model is None or not model.ready()):
             for k in keys:
                 hist = self.prices.get(k)
                 if hist is not None and len(hist) >= warm:
@@ -298,6 +334,9 @@ class Auditor:
             raise ValueError(f"unknown reason code {code!r}; one of: {', '.join(CODES)}")
         keys = [k for c, k in self.recent.get(listing_id, ()) if c == code]
         taught = False
+        if code == "price_anomaly" and not correct and self.price_model is not None and keys \
+                and listing_id in self._price_recent:  # the price is fine after all: learn it
+            self.price_model.learn(*self._price_recent.pop(listing_id))
         if code == "wrong_category" and self.category_model is not None and listing_id in self._cat_recent:
             text, listed, guess = self._cat_recent[listing_id]
             if keys or category:
@@ -322,20 +361,28 @@ class Auditor:
             "feedback": self.feedback, "suppressed": sorted(self.suppressed),
             "recent": [[k, [list(p) for p in v]] for k, v in self.recent.items()],
             "counts": dict(self.counts),
+            **({"price_model": self.price_model.state_dict()} if self.price_model is not None else {}),
             "settings": {"memory": self.memory, "min_overturned": self.min_overturned,
-                         "overturn_ratio": self.overturn_ratio, "category_threshold": self.category_threshold},
+                         "overturn_ratio": self.overturn_ratio, "category_threshold": self.category_threshold,
+                         "claimed_threshold": self.claimed_threshold},
         }
 
     @classmethod
-    def from_state(cls, state: dict, pack: RulePack | None = None, *, category_model=None, kb=None) -> "Auditor":
+    def from_state(cls, state: dict, pack: RulePack | None = None, *, category_model=None, kb=None,
+                   price_model=None) -> "Auditor":
         """Restore an auditor; the category model (see its own ``state_dict``) and the KB are
-        passed in again, they are not part of this state."""
+        passed in again, they are not part of this state. The price model is (when the auditor
+        had one); ``price_model=`` replaces it."""
         if not isinstance(state, dict) or state.get("version") != STATE_VERSION:
             from ...core.errors import StateError
 
             raise StateError(f"audit state has version {state.get('version') if isinstance(state, dict) else None!r}, "
                              f"expected {STATE_VERSION}: remove it to start afresh")
-        a = cls(pack, **state.get("settings", {}), category_model=category_model, kb=kb)
+        if price_model is None and state.get("price_model") is not None:
+            from .price import PriceModel
+
+            price_model = PriceModel.from_state(state["price_model"])
+        a = cls(pack, **state.get("settings", {}), category_model=category_model, kb=kb, price_model=price_model)
         window = int(a.pack.rules["price_anomaly"].params["window"]) if "price_anomaly" in a.pack.rules else 1000
         a.prices = {k: deque(v, maxlen=window) for k, v in state.get("prices", {}).items()}
         a.feedback = {k: list(v) for k, v in state.get("feedback", {}).items()}
