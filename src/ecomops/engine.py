@@ -1,10 +1,12 @@
 """The engine: stream -> validate -> deduplicate -> featurize -> score and learn -> checkpoint.
 
 Every ``checkpoint_every`` records (a whole number of chunks) it writes, in ONE database
-transaction, the stream offset, the counters, every changed per-merchant model and the dead
-letters found since the last checkpoint. After a crash (even ``kill -9``) a restart loads that
-checkpoint and replays from the offset: the replayed chunks are identical, so the final models
-equal those of a run that never stopped: no event lost, none learned twice.
+transaction, the stream offset, the counters, every changed per-merchant model, the dead
+letters found since the last checkpoint and the alerts raised since (drift alarms, orders
+whose fake-order risk reaches ``EngineConfig.risk_alert_threshold``). After a crash (even
+``kill -9``) a restart loads that checkpoint and replays from the offset: the replayed chunks
+are identical, so the final models equal those of a run that never stopped: no event lost, none
+learned twice, no alert raised twice.
 
 With ``EngineConfig.transfer`` each merchant also has a product catalogue (listing titles coded
 by a text encoder, once per product and chunk; see :mod:`ecomops.ops.coldstart`), checkpointed
@@ -45,7 +47,7 @@ from .ops.coldstart import ProductCatalog, title_codes
 from .ops.recommend import PurchasePropensity
 from .ops.risk import FakeOrderRisk
 from .ops.task import FlushResult, OnlineTask
-from .store import DeadLetterRow, Store
+from .store import AlertRow, DeadLetterRow, Store
 from .stream.intake import DeadLetter, parse
 
 TASKS: dict[str, type[OnlineTask]] = {"propensity": PurchasePropensity, "risk": FakeOrderRisk}
@@ -111,6 +113,7 @@ class Engine:
         self.events_applied = 0
         self.dead_letter_total = 0
         self._new_dead: list[DeadLetterRow] = []
+        self._new_alerts: list[AlertRow] = []
         self._stop = False
         self._load()
 
@@ -201,8 +204,10 @@ class Engine:
             state=pickle.dumps(g, protocol=pickle.HIGHEST_PROTOCOL),
             components=components,
             new_dead_letters=self._new_dead,
+            new_alerts=self._new_alerts,
         )
         self._new_dead = []
+        self._new_alerts = []
         self.dirty.clear()
         # only now may the source forget what it delivered (Redis: XACK)
         if self.offset is not None:
@@ -248,6 +253,11 @@ class Engine:
                     self.global_eval[name].update_many(res.labels, res.probs, pos)
                 for a in res.alarms:
                     self.alarms.append({"merchant_id": m, "model": name, "position": a})
+                    self._new_alerts.append(AlertRow(m, "drift", name, pos))
+                if name == "risk":
+                    thr = self.cfg.risk_alert_threshold
+                    self._new_alerts.extend(AlertRow(m, "risk", name, pos, str(key), prob, ts)
+                                            for key, prob, ts in res.scored_items if prob >= thr)
 
     def metrics(self) -> dict[str, dict]:
         out = {}

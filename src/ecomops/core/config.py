@@ -49,6 +49,9 @@ class EngineConfig:
     # Dense vectors of the documents that `document` events add to a knowledge base (loaded on the
     # first such event): None: `encoder`; "none": BM25 only; or a model dir / encoder object.
     kb_encoder: Any = None
+    # An order the risk model scores at or above this (when it arrives) becomes an alert
+    # (store table ``alerts``, ``GET /v1/alerts``); above 1: no risk alerts.
+    risk_alert_threshold: float = 0.9
     extra: dict = field(default_factory=dict)
 
     def __post_init__(self) -> None:

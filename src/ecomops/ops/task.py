@@ -31,6 +31,7 @@ class FlushResult:
     probs: np.ndarray = field(default_factory=lambda: np.empty(0))
     alarms: list = field(default_factory=list)
     keys: list = field(default_factory=list)  # the learned examples' keys, in the order of ``labels``
+    scored_items: list = field(default_factory=list)  # the newly scored requests: (key, probability, event ts)
 
 
 def new_model(cfg: EngineConfig) -> LogisticRegression:
@@ -87,6 +88,7 @@ class OnlineTask:
                 p.prob = float(probs[i])
                 p.features = None
             out.scored = len(unscored)
+            out.scored_items = [(p.key, p.prob, p.ts) for p in unscored]
         resolved = self.labels.take_resolved()
         if resolved:
             # rows are already int32/float32 arrays: concatenate directly (from_rows re-checks each)

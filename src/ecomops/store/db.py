@@ -21,13 +21,13 @@ from pathlib import Path
 from typing import Any, Iterable
 
 import orjson
-from sqlalchemy import and_, create_engine, event, func, select
+from sqlalchemy import and_, bindparam, create_engine, event, func, select, update
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError
 
 from ..core.config import database_url
 from ..core.errors import StateError
-from .schema import SCHEMA_VERSION, checkpoints, dead_letters, kb_chunks, kb_documents, metadata, model_state
+from .schema import SCHEMA_VERSION, alerts, checkpoints, dead_letters, kb_chunks, kb_documents, metadata, model_state
 
 ALL_MERCHANTS = "*"  # the admin scope: sees every merchant
 
@@ -53,6 +53,21 @@ class DeadLetterRow:
     code: str
     reason: str
     raw: bytes
+    id: int | None = None
+    created_at: float | None = None
+
+
+@dataclass(frozen=True)
+class AlertRow:
+    """Something an operator should look at: a drift alarm or a high fake-order risk score."""
+
+    merchant_id: str
+    kind: str  # drift, risk
+    model: str
+    position: int  # records read when it was raised
+    ref: str | None = None  # risk: the order event's id
+    score: float | None = None
+    event_ts: float | None = None
     id: int | None = None
     created_at: float | None = None
 
@@ -147,8 +162,9 @@ class Store:
         state: bytes,
         components: dict[tuple[str, str], tuple[bytes, str]],
         new_dead_letters: Iterable[DeadLetterRow],
+        new_alerts: Iterable[AlertRow] = (),
     ) -> None:
-        """Write offset, counters, changed merchant components and new dead letters atomically."""
+        """Write offset, counters, changed merchant components, new dead letters and alerts atomically."""
         now = time.time()
         with self.engine.begin() as conn:
             _upsert(
@@ -190,6 +206,10 @@ class Store:
             ]
             if rows:
                 conn.execute(dead_letters.insert(), rows)
+            rows = [dict(merchant_id=a.merchant_id, kind=a.kind, model=a.model, ref=a.ref, score=a.score,
+                         position=a.position, event_ts=a.event_ts, created_at=now) for a in new_alerts]
+            if rows:
+                conn.execute(alerts.insert(), rows)
 
     def scoped(self, merchant_id: str) -> "MerchantScope":
         """The only way to read merchant data; ``ALL_MERCHANTS`` is the admin view."""
@@ -275,6 +295,16 @@ class MerchantScope:
         )
         with self._store.engine.connect() as conn:
             return {r[0]: r[1] for r in conn.execute(q)}
+
+    def alerts(self, limit: int = 100, after_id: int = 0, kind: str | None = None) -> list[AlertRow]:
+        """This scope's alerts, oldest first, after ``after_id`` (paging)."""
+        q = select(alerts).where(self._where(alerts)).where(alerts.c.id > after_id)
+        if kind:
+            q = q.where(alerts.c.kind == kind)
+        with self._store.engine.connect() as conn:
+            rows = conn.execute(q.order_by(alerts.c.id).limit(limit)).all()
+        return [AlertRow(r.merchant_id, r.kind, r.model, r.position, r.ref, r.score, r.event_ts, r.id, r.created_at)
+                for r in rows]
 
     # -- knowledge base ------------------------------------------------------------------------
     def kb_put(self, docs: Iterable[KbDocument], retire_source: str | None = None) -> list[tuple[str, int]]:
@@ -378,6 +408,23 @@ class MerchantScope:
                     version=r.version, merchant_id=r.merchant_id)
             for r in rows
         ]
+
+    def kb_set_vectors(self, rows: Iterable[tuple[str, int, int, bytes, str]]) -> int:
+        """Replace chunk vectors ``(doc_id, version, chunk_no, vector, encoder_fingerprint)`` of this
+        merchant (after the retriever changed, so a search does not re-encode them); returns how many."""
+        if self.is_admin:
+            raise StateError("the all-merchants view is read-only: write as one merchant")
+        c = kb_chunks.c
+        stmt = (update(kb_chunks)
+                .where(c.merchant_id == self.merchant_id, c.doc_id == bindparam("d"), c.version == bindparam("v"),
+                       c.chunk_no == bindparam("n"))
+                .values(vector=bindparam("vec"), encoder=bindparam("fp")))
+        params = [{"d": d, "v": v, "n": n, "vec": vec, "fp": fp} for d, v, n, vec, fp in rows]
+        if not params:
+            return 0
+        with self._store.engine.begin() as conn:
+            conn.execute(stmt, params)
+        return len(params)
 
 
 def _upsert(conn: Connection, table, keys: list[str], values: dict) -> None:

@@ -79,3 +79,61 @@ kb_chunks = Table(
     Column("vector", LargeBinary),  # None when no encoder was available
     Column("encoder", String(200)),  # the encoder fingerprint that made ``vector``
 )
+
+# Alerts the engine raised (drift alarms, high fake-order risk), written in the checkpoint's
+# transaction, so a replay after a crash neither loses nor repeats one.
+alerts = Table(
+    "alerts",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("merchant_id", String(128), nullable=False),
+    Column("kind", String(32), nullable=False),  # drift, risk
+    Column("model", String(64), nullable=False),
+    Column("ref", String(256)),  # what it is about (an order's event id), None for drift
+    Column("score", Float),  # risk: the model's probability
+    Column("position", BigInteger, nullable=False),  # records read when raised
+    Column("event_ts", Float),  # event time of what it is about
+    Column("created_at", Float, nullable=False),
+)
+Index("ix_alerts_merchant", alerts.c.merchant_id, alerts.c.id)
+
+# API keys: only a hash of the secret is stored; ``key_id`` (public, part of the key) finds the row.
+api_keys = Table(
+    "api_keys",
+    metadata,
+    Column("key_id", String(32), primary_key=True),
+    Column("merchant_id", String(128), nullable=False),
+    Column("secret_hash", String(128), nullable=False),  # sha256 hex of the whole key
+    Column("admin", Integer, nullable=False, default=0),
+    Column("rate_limit", Float),  # requests/s for this key; None: the server's default
+    Column("label", Text, nullable=False, default=""),
+    Column("created_at", Float, nullable=False),
+    Column("revoked_at", Float),
+)
+
+# The service's durable intake: an event accepted over HTTP (or forwarded from a configured
+# source) is committed here before the client hears 202; the engine reads it in id order as its
+# stream (offset = id) and deletes rows once a checkpoint covers them. AUTOINCREMENT keeps ids
+# rising even after the table was emptied, so an id is never reused below a checkpointed offset.
+inbox = Table(
+    "inbox",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("tenant", String(128)),  # the API key's merchant: authoritative for dead letters; None: trusted
+    Column("payload", LargeBinary, nullable=False),
+    Column("error_code", String(64)),  # set when the record was already bad on arrival
+    Column("error_reason", Text),
+    Column("origin", String(200), nullable=False),  # "api" or the forwarded source's name
+    Column("received_at", Float, nullable=False),
+    sqlite_autoincrement=True,
+)
+
+# Where each forwarded source (``ecomops serve --source``) stands; updated in the same
+# transaction as the inbox rows it forwarded.
+inbox_cursors = Table(
+    "inbox_cursors",
+    metadata,
+    Column("source", String(200), primary_key=True),
+    Column("offset", Text),  # JSON
+    Column("updated_at", Float, nullable=False),
+)

@@ -36,12 +36,16 @@ class Record:
     (invalid UTF-8, truncated last line, unparseable row, mapping failure) ``error`` is
     ``(code, reason)`` and ``payload`` holds the raw bytes, so the dead letter shows the input.
     ``source`` is the name of the source that produced it (used to label dead letters).
+    ``tenant``, when set, is the merchant the record was accepted for (the service's API key):
+    its dead letters go to that merchant whatever the payload claims, and an event naming
+    another merchant is refused (:func:`ecomops.stream.intake.parse`).
     """
 
     offset: Offset
     payload: Payload
     error: tuple[str, str] | None = None
     source: str = ""
+    tenant: str | None = None
 
 
 @runtime_checkable

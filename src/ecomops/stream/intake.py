@@ -45,7 +45,27 @@ class DeadLetter:
 
 
 def parse(record: Record, source: str | None = None) -> Event | DeadLetter:
-    """Validate ``record``; ``source`` (default: ``record.source``) labels the dead letter."""
+    """Validate ``record``; ``source`` (default: ``record.source``) labels the dead letter.
+
+    A record with a ``tenant`` yields only that merchant's events (another merchant's is a
+    ``wrong_merchant`` dead letter), and its dead letters are that merchant's.
+    """
+    out = _parse(record, source)
+    tenant = record.tenant
+    if tenant is None:
+        return out
+    if isinstance(out, DeadLetter):
+        out.merchant_id = tenant
+        return out
+    if out.merchant_id != tenant:
+        dead = _dead(record, source, record.payload, "wrong_merchant",
+                     f"event of merchant {out.merchant_id!r} sent with a key of merchant {tenant!r}")
+        dead.merchant_id = tenant
+        return dead
+    return out
+
+
+def _parse(record: Record, source: str | None) -> Event | DeadLetter:
     payload = record.payload
     if record.error is not None:
         code, reason = record.error

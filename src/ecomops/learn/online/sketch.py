@@ -100,3 +100,53 @@ class LastSeen:
         arr = np.full(self.mask + 1, -1.0, dtype=np.float64)
         arr[s["idx"]] = s["ts"]
         self.ts = array("d", arr.tobytes())
+
+
+class RecentKeys:
+    """The ``max_items`` most recently seen keys, each with a small value (e.g. a product's category).
+
+    Bounded memory; ``items()`` lists them newest first. Used as the candidate set of
+    recommendations (the products a merchant's buyers currently look at and order).
+
+    >>> r = RecentKeys(max_items=2)
+    >>> r.add("p1", "tools"); r.add("p2", "food"); r.add("p1", "tools"); r.add("p3", "food")
+    >>> r.items()
+    [('p3', 'food'), ('p1', 'tools')]
+    """
+
+    def __init__(self, max_items: int = 2000):
+        from collections import OrderedDict
+
+        self.max_items = int(max_items)
+        self._d: OrderedDict[str, str] = OrderedDict()
+
+    def __len__(self) -> int:
+        return len(self._d)
+
+    def add(self, key: str, value: str = "") -> None:
+        d = self._d
+        if key in d:
+            d.move_to_end(key)
+            if value:
+                d[key] = value
+        else:
+            d[key] = value
+            if len(d) > self.max_items:
+                d.popitem(last=False)
+
+    def items(self, limit: int | None = None) -> list[tuple[str, str]]:
+        out = []
+        for k in reversed(self._d):
+            if limit is not None and len(out) >= limit:
+                break
+            out.append((k, self._d[k]))
+        return out
+
+    def state_dict(self) -> dict:
+        return {"max_items": self.max_items, "keys": list(self._d), "values": list(self._d.values())}
+
+    def load_state_dict(self, s: dict) -> None:
+        from collections import OrderedDict
+
+        self.max_items = int(s["max_items"])
+        self._d = OrderedDict(zip(s["keys"], s["values"]))

@@ -1,5 +1,6 @@
 """Recommendation: which business buyer will order which product."""
 
 from .propensity import PurchasePropensity
+from .recommend import recommend
 
-__all__ = ["PurchasePropensity"]
+__all__ = ["PurchasePropensity", "recommend"]

@@ -15,7 +15,7 @@ import math
 
 from ...core.config import EngineConfig
 from ...core.events import Click, Event, Order, View
-from ...learn.online.sketch import DecayedCounters, LastSeen
+from ...learn.online.sketch import DecayedCounters, LastSeen, RecentKeys
 from ..coldstart import PRODUCT_KEY, CategoryHeads
 from ..task import OnlineTask, log_bucket
 
@@ -25,7 +25,8 @@ _DAY = 86400.0
 class PurchasePropensity(OnlineTask):
     name = "propensity"
     default_label = 0.0
-    stats = ("product_orders", "product_views", "buyer_orders", "buyer_views", "pair_orders", "pair_last")
+    stats = ("product_orders", "product_views", "buyer_orders", "buyer_views", "pair_orders", "pair_last",
+             "recent_products")
 
     def __init__(self, cfg: EngineConfig, catalog=None):
         # With a catalogue (transfer on) the model is one head per category, a new category's
@@ -41,6 +42,8 @@ class PurchasePropensity(OnlineTask):
         self.buyer_views = DecayedCounters(16, half_life=7 * _DAY)
         self.pair_orders = DecayedCounters(18, half_life=0.0)  # plain count: repeat purchases
         self.pair_last = LastSeen(18)
+        # the products buyers currently look at and order: what recommendations rank (ops.recommend)
+        self.recent_products = RecentKeys(2000)
 
     def observe(self, ev: Event) -> None:
         self.advance(ev.ts)
@@ -50,6 +53,7 @@ class PurchasePropensity(OnlineTask):
                 self.labels.register(key, self.features(ev), ev.ts)
                 self.product_views.add(ev.product_id, ev.ts)
                 self.buyer_views.add(ev.buyer_id, ev.ts)
+                self.recent_products.add(ev.product_id, ev.category or "")
         elif isinstance(ev, Order):
             seen = set()
             for line in ev.lines:
@@ -62,6 +66,7 @@ class PurchasePropensity(OnlineTask):
                 self.pair_orders.add(pair, ev.ts)
                 self.pair_last.set(pair, ev.ts)
                 self.product_orders.add(line.product_id, ev.ts)
+                self.recent_products.add(line.product_id, line.category or "")
             self.buyer_orders.add(ev.buyer_id, ev.ts)
 
     def features(self, ev: View | Click) -> dict:
