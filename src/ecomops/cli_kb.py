@@ -129,3 +129,62 @@ def kb_search(
         text = h.text if len(h.text) <= 160 else h.text[:157] + "..."
         t.add_row(str(i), escape(h.doc_id), str(h.version), escape(h.title), escape(text), f"{h.score:.4f}")
     out.print(t)
+
+
+def _read_pairs(path: Path) -> tuple[list[tuple[str, str]], list[str] | None]:
+    """CSV or JSONL rows with ``question`` and ``doc_id`` (and optionally ``group``, e.g. the intent)."""
+    import csv
+
+    rows: list[dict] = []
+    try:
+        with open(path, encoding="utf-8", newline="") as f:
+            if path.suffix.lower() == ".jsonl":
+                for n, line in enumerate(f, start=1):
+                    if line.strip():
+                        try:
+                            rows.append(json.loads(line))
+                        except ValueError as exc:
+                            _fail(f"{path}:{n}: not JSON ({exc})")
+            else:
+                rows = list(csv.DictReader(f))
+    except OSError as exc:
+        _fail(f"cannot read {path}: {exc}")
+    for n, r in enumerate(rows, start=1):
+        if not isinstance(r, dict) or not str(r.get("question") or "").strip() or not str(r.get("doc_id") or "").strip():
+            _fail(f"{path}: row {n} needs non-empty 'question' and 'doc_id' fields")
+    pairs = [(str(r["question"]), str(r["doc_id"])) for r in rows]
+    groups = [str(r.get("group") or "") for r in rows] if any(r.get("group") for r in rows) else None
+    return pairs, groups
+
+
+@kb_app.command("tune")
+def kb_tune(
+    merchant: str = typer.Option(..., help="The merchant (tenant) whose retriever to tune."),
+    pairs: Optional[Path] = typer.Option(None, help="CSV/JSONL of question,doc_id[,group] pairs. Default: every "
+                                         "current document with a title (FAQ questions, accepted past answers)."),
+    epochs: int = typer.Option(2, min=1, help="Passes over the pairs."),
+    state: Path = typer.Option(Path("state"), help=_STATE_HELP),
+    db: Optional[str] = typer.Option(None, help=_DB_HELP),
+    encoder: str = typer.Option("default", help="The base encoder: `default` (bundled MiniLM) or a local model dir."),
+    json_out: bool = typer.Option(False, "--json", help="Print the report as JSON."),
+) -> None:
+    """Teach this merchant's retriever which document answers which question (a LoRA adapter on the
+    encoder, kept only if it retrieves held-out questions at least as well as the current one; the
+    merchant's search and `ecomops ask` use it from then on)."""
+    from .knowledge.tuning import tune_retriever
+
+    if encoder.lower() == "none":
+        _fail("retrieval tuning needs a dense encoder: drop --encoder none")
+    kb = _kb(state, db, merchant, encoder)
+    p, g = _read_pairs(pairs) if pairs else (None, None)
+    try:
+        report = tune_retriever(kb, p, g, epochs=epochs, progress=not json_out)
+    except EcomopsError as exc:
+        _fail(str(exc))
+    if json_out:
+        _emit_json(report)
+        return
+    b, a = report.get("held_out_recall_at_5_before"), report.get("held_out_recall_at_5_after")
+    check = f"held-out recall@5 {b} -> {a}" if b is not None else "too few pairs to hold some out"
+    verdict = f"kept as version {report['version']}" if report["kept"] else "NOT kept (it retrieved worse)"
+    out.print(f"merchant {escape(kb.merchant_id)}: tuned on {report['trained_on']} pairs, {check}; {verdict}")

@@ -92,10 +92,11 @@ class KnowledgeBase:
     ``encoder``: ``"default"`` (bundled MiniLM, loaded lazily), a local model directory, an object
     with ``encode(texts)`` and ``fingerprint``, or ``None`` for BM25 only. When the default encoder
     cannot load (no torch/transformers), search is BM25 only and :attr:`dense_off_reason` says why.
+    ``tuned``: use the merchant's tuned retriever (:mod:`.tuning`) when one was trained on this encoder.
     """
 
     def __init__(self, store: Store, merchant_id: str, encoder: Any = "default", *,
-                 chunk_size: int = 500, chunk_overlap: int = 60):
+                 chunk_size: int = 500, chunk_overlap: int = 60, tuned: bool = True):
         if not merchant_id or merchant_id == ALL_MERCHANTS:
             raise StateError("a knowledge base belongs to one merchant: pass a merchant id, not the admin scope")
         self.store = store
@@ -104,17 +105,54 @@ class KnowledgeBase:
         self.chunk_size = chunk_size
         self.chunk_overlap = chunk_overlap
         self._encoder_spec = encoder
+        self.tuned = tuned
+        self._base: Any = None
         self._encoder: Any = None
         self._encoder_loaded = False
         self.dense_off_reason: str | None = None
 
     # -- encoder -------------------------------------------------------------------------------
     @property
-    def encoder(self) -> Any:
+    def base_encoder(self) -> Any:
+        """The encoder as configured, without the merchant's tuned retriever."""
         if not self._encoder_loaded:
-            self._encoder, self.dense_off_reason = load_encoder(self._encoder_spec)
+            self._base, self.dense_off_reason = load_encoder(self._encoder_spec)
+            self._encoder = self._base
+            if self.tuned and self._base is not None:
+                from .tuning import load_tuned
+
+                self._encoder = load_tuned(self.scope, self._base) or self._base
             self._encoder_loaded = True
+        return self._base
+
+    @property
+    def encoder(self) -> Any:
+        """The encoder search uses: the merchant's tuned retriever (``ecomops kb tune``) when there is one."""
+        self.base_encoder
         return self._encoder
+
+    def reload_encoder(self) -> None:
+        """Pick up a retriever tuned since this object loaded its encoder."""
+        self._encoder_loaded = False
+        self._drop_index()
+
+    def refresh_vectors(self, progress: bool = False) -> int:
+        """Re-encode and store the vectors of current chunks made by another encoder; returns how many."""
+        if self.encoder is None:
+            return 0
+        fp = self._fingerprint()
+        docs = {d.doc_id: d for d in self.scope.kb_documents(current_only=True)}
+        stale = [c for c in self.scope.kb_chunks(current_only=True) if c.encoder != fp and c.doc_id in docs]
+        if not stale:
+            return 0
+        texts = [_index_text(docs[c.doc_id].title, c.text) for c in stale]
+        try:
+            vecs = self._encode(texts, progress=progress)
+        except TypeError:  # a plain encode(texts) object
+            vecs = self._encode(texts)
+        n = self.scope.kb_set_vectors((c.doc_id, c.version, c.chunk_no, to_bytes(v), fp) for c, v in zip(stale, vecs))
+        self._drop_index()
+        return n
 
     @property
     def dense(self) -> bool:
@@ -124,8 +162,8 @@ class KnowledgeBase:
     def _fingerprint(self) -> str:
         return str(self.encoder.fingerprint) if self.encoder is not None else "bm25"
 
-    def _encode(self, texts: Sequence[str]) -> np.ndarray:
-        vecs = np.asarray(self.encoder.encode(list(texts)), dtype=np.float32)
+    def _encode(self, texts: Sequence[str], encoder: Any = None, **kw) -> np.ndarray:
+        vecs = np.asarray((encoder or self.encoder).encode(list(texts), **kw), dtype=np.float32)
         if vecs.ndim != 2 or vecs.shape[0] != len(texts):
             raise StateError(f"the encoder returned shape {vecs.shape} for {len(texts)} texts")
         norms = np.linalg.norm(vecs, axis=1, keepdims=True)
@@ -225,6 +263,15 @@ class KnowledgeBase:
                 _CACHE.pop(next(iter(_CACHE)))
         return idx
 
+    def _index_with(self, encoder: Any) -> _Index:
+        """The current index with vectors from ``encoder`` (not cached; used to compare retrievers)."""
+        if encoder is self.encoder:
+            return self._index()
+        idx = self._index()
+        vecs = self._encode([_index_text(idx.docs[d].title, t) for (d, _, _), t in zip(idx.keys, idx.chunk_texts)],
+                            encoder=encoder)
+        return _Index(idx.revision, idx.keys, idx.chunk_texts, idx.docs, idx.bm25, vecs)
+
     def _build(self, revision: tuple[int, int]) -> _Index:
         docs = {d.doc_id: d for d in self.scope.kb_documents(current_only=True)}
         # double guard: only chunks of the one current version of each document
@@ -244,4 +291,7 @@ class KnowledgeBase:
                     vectors[i] = from_bytes(c.vector, dim)
             if stale:
                 vectors[stale] = fresh
+                # stored, so the next process (or the next revision) does not encode them again
+                self.scope.kb_set_vectors((chunks[i].doc_id, chunks[i].version, chunks[i].chunk_no,
+                                           to_bytes(fresh[j]), fp) for j, i in enumerate(stale))
         return _Index(revision, keys, [c.text for c in chunks], docs, BM25Index(texts), vectors)
