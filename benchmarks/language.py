@@ -61,7 +61,7 @@ CLAIMS = ("Best Quality", "No.1", "#1 Best Seller", "Number One", "Best Price", 
           "国家级", "World's Best")
 # category paths of products in the CCC catalogue (chargers, power banks, power adapters, phones, laptops)
 CCC_PATH = re.compile(r">> (?:Mobile )?Chargers\b|>> Power Banks\b|^Mobiles & Accessories >> Mobiles >>|"
-                      r"^Computers >> Laptops >>|>> Adapters\b")
+                      r"^Computers >> Laptops >>|>> (?:Laptop )?Adapters\b")  # laptop power adapters need CCC too
 CLASSIFIER = dict(n_bits=18, lr=0.5, epochs=4)
 CATEGORY_THRESHOLD = 0.6
 # the learned price reference (ops/audit/price.py); lr and min_sim were chosen on a validation split of the

@@ -131,6 +131,11 @@ class KnowledgeBase:
         self.base_encoder
         return self._encoder
 
+    @property
+    def bm25_weight(self) -> float:
+        """BM25's weight in the fusion: 1 (equal to dense), or what retrieval tuning chose on held-out questions."""
+        return float(getattr(self.encoder, "meta", {}).get("bm25_weight", 1.0))
+
     def reload_encoder(self) -> None:
         """Pick up a retriever tuned since this object loaded its encoder."""
         self._encoder_loaded = False
@@ -228,7 +233,8 @@ class KnowledgeBase:
         dense_rank = {p: r for r, p in enumerate(rankings[1], start=1)} if len(rankings) > 1 else {}
         hits: list[Hit] = []
         seen: set[str] = set()
-        for p, score in rrf(rankings, k=RRF_K):
+        weights = [self.bm25_weight, 1.0] if len(rankings) > 1 else None
+        for p, score in rrf(rankings, k=RRF_K, weights=weights):
             doc_id, version, chunk_no = idx.keys[p]
             if doc_id in seen:
                 continue  # the document's best chunk is already in

@@ -30,38 +30,50 @@ from typing import Any, Iterable, Sequence
 import numpy as np
 
 from ..core.errors import ConfigError, StateError
-from .dense import to_bytes
+from .base import RRF_K
+from .fusion import rrf
 
 __all__ = ["tune_retriever", "TunedEncoder", "load_tuned", "RETRIEVER_COMPONENT"]
 
 RETRIEVER_COMPONENT = "kb_retriever"
 ANSWER_KINDS = ("faq", "answer", "past_answer")
+_BM25_WEIGHTS = (1.0, 0.5, 0.25, 0.0)  # candidates for the fused search, chosen on held-out pairs
 _TARGETS = ("query", "key", "value", "dense")  # every linear layer of a BERT-style encoder
 _LOADED: dict[tuple[str, str], "TunedEncoder"] = {}
 
 
 class TunedEncoder:
-    """The base encoder with a merchant's LoRA adapter merged in; same ``encode`` / ``fingerprint`` API."""
+    """The base encoder with a merchant's LoRA adapter merged in; same ``encode`` / ``fingerprint`` API.
 
-    def __init__(self, base: Any, blob: bytes):
+    ``weights``: the adapter as saved by :func:`_weights`; ``meta``: what tuning chose (BM25 weight...).
+    """
+
+    def __init__(self, base: Any, weights: bytes, meta: dict | None = None):
         import torch
         from peft import LoraConfig, get_peft_model, set_peft_model_state_dict
 
-        saved = torch.load(io.BytesIO(blob), map_location="cpu", weights_only=True)
+        saved = torch.load(io.BytesIO(weights), map_location="cpu", weights_only=True)
         if saved.get("base") != base.fingerprint:
             raise ConfigError("this retriever adapter was trained on another encoder: run `ecomops kb tune` again")
         model = get_peft_model(copy.deepcopy(base.model), LoraConfig(**saved["lora"]))
         set_peft_model_state_dict(model, saved["state"])
         self._enc = copy.copy(base)
         self._enc.model = model.merge_and_unload().eval()
-        self.meta = saved["meta"]
-        self.digest = hashlib.sha256(blob).hexdigest()[:12]
+        self.meta = dict(meta or {})
+        self.digest = hashlib.sha256(weights).hexdigest()[:12]
         self.fingerprint = f"{base.fingerprint}+kb-{self.digest}"
         self._enc.fingerprint = self.fingerprint  # the disk cache keys vectors by it: never mixed with the base's
         self.dim = base.dim
 
     def encode(self, texts: Sequence[str], **kw) -> np.ndarray:
         return self._enc.encode(texts, **kw)
+
+
+def _unpack(blob: bytes) -> tuple[bytes, dict]:
+    import torch
+
+    saved = torch.load(io.BytesIO(blob), map_location="cpu", weights_only=True)
+    return saved["weights"], saved["meta"]
 
 
 def load_tuned(scope, base: Any) -> TunedEncoder | None:
@@ -75,7 +87,7 @@ def load_tuned(scope, base: Any) -> TunedEncoder | None:
     key = (base.fingerprint, digest)
     if key not in _LOADED:
         try:
-            _LOADED[key] = TunedEncoder(base, blob)
+            _LOADED[key] = TunedEncoder(base, *_unpack(blob))
         except ConfigError:
             return None
     return _LOADED[key]
@@ -87,26 +99,29 @@ def _pairs_from_kb(kb) -> list[tuple[str, str, str | None]]:
     return [(d.title, d.doc_id, None) for d in kb.documents() if d.kind in ANSWER_KINDS and d.title.strip()]
 
 
-def _recall_at(kb, encoder, pairs, k: int) -> float:
-    """Share of ``pairs`` whose document is in the dense top ``k`` (the part tuning changes)."""
+def _recall_at(kb, encoder, pairs, k: int, bm25_weights: Sequence[float]) -> dict[float, float]:
+    """Share of ``pairs`` whose document is in the fused top ``k``, for each BM25 weight."""
     if not pairs:
-        return float("nan")
+        return {w: float("nan") for w in bm25_weights}
     idx = kb._index_with(encoder)
     q = np.asarray(encoder.encode([p[0] for p in pairs]), dtype=np.float32)
     q /= np.maximum(np.linalg.norm(q, axis=1, keepdims=True), 1e-12)
     sims = q @ idx.vectors.T
-    doc_of = np.array([key[0] for key in idx.keys])
-    hit = 0
-    for row, (_, doc_id, _) in zip(sims, pairs):
-        top = doc_of[np.argsort(-row)]
-        seen: list[str] = []
-        for d in top:  # best chunk per document, as search does
-            if d not in seen:
-                seen.append(d)
-                if len(seen) == k:
-                    break
-        hit += doc_id in seen
-    return hit / len(pairs)
+    depth = min(100, sims.shape[1])
+    hits = dict.fromkeys(bm25_weights, 0)
+    for row, (question, doc_id, _) in zip(sims, pairs):
+        dense = [int(p) for p in np.argsort(-row)[:depth]]
+        bm25 = [int(p) for p in idx.bm25.top(question, depth)[0]]
+        for w in bm25_weights:
+            top: list[str] = []
+            for p, _ in rrf([bm25, dense], k=RRF_K, weights=[w, 1.0]):
+                d = idx.keys[p][0]
+                if d not in top:  # best chunk per document, as search does
+                    top.append(d)
+                    if len(top) == k:
+                        break
+            hits[w] += doc_id in top
+    return {w: h / len(pairs) for w, h in hits.items()}
 
 
 def tune_retriever(
@@ -131,7 +146,7 @@ def tune_retriever(
     report: pairs used, held-out recall@k before and after, the loss, whether the adapter was kept.
     """
     import torch
-    from peft import LoraConfig, get_peft_model, get_peft_model_state_dict
+    from peft import LoraConfig, get_peft_model
 
     base = kb.base_encoder
     if base is None or not all(hasattr(base, a) for a in ("model", "tokenize", "collate", "forward")):
@@ -162,7 +177,7 @@ def tune_retriever(
     train = [items[i] for i in order[n_val:]]
 
     current = kb.encoder
-    before = _recall_at(kb, current, val, k)
+    before = _recall_at(kb, current, val, k, [kb.bm25_weight])[kb.bm25_weight]
 
     model = get_peft_model(copy.deepcopy(base.model), LoraConfig(
         r=rank, lora_alpha=2 * rank, lora_dropout=0.05, target_modules=list(_TARGETS)))
@@ -200,35 +215,51 @@ def tune_retriever(
             bar(1)
         bar(0, done=True)
     model.eval()
-    cfg = {"r": rank, "lora_alpha": 2 * rank, "lora_dropout": 0.0, "target_modules": list(_TARGETS)}
+    weights = _weights(base, model, rank)
+    tuned = TunedEncoder(base, weights)
+    weight, after = 1.0, float("nan")
+    if val:
+        # BM25 and a retriever tuned on these very questions are no longer equals: weigh BM25 by
+        # what retrieves the held-out questions best (ties keep more BM25, for exact ids and codes)
+        scores = _recall_at(kb, tuned, val, k, _BM25_WEIGHTS)
+        weight = max(_BM25_WEIGHTS, key=lambda w: (scores[w], w))
+        after = scores[weight]
     meta = {"pairs": len(train), "epochs": epochs, "lr": lr, "trained_at": time.time(),
-            "version": _version(kb) + 1}
-    buf = io.BytesIO()
-    torch.save({"format": 1, "base": base.fingerprint, "lora": cfg, "meta": meta,
-                "state": {n: t.detach().clone() for n, t in get_peft_model_state_dict(model).items()}}, buf)
-    blob = buf.getvalue()
-    tuned = TunedEncoder(base, blob)
-    after = _recall_at(kb, tuned, val, k)
+            "version": _version(kb) + 1, "bm25_weight": weight}
+    tuned.meta = meta
     keep = not val or after >= before
     report = {"merchant": kb.merchant_id, "pairs": len(items), "trained_on": len(train), "held_out": len(val),
               f"held_out_recall_at_{k}_before": None if not val else round(before, 4),
               f"held_out_recall_at_{k}_after": None if not val else round(after, 4),
               "loss_first_epoch": round(float(np.mean(losses[: max(1, len(losses) // epochs)])), 4) if losses else None,
               "loss_last_epoch": round(float(np.mean(losses[-max(1, len(losses) // epochs):])), 4) if losses else None,
-              "kept": keep, "version": meta["version"] if keep else _version(kb),
+              "bm25_weight": weight, "kept": keep, "version": meta["version"] if keep else _version(kb),
               "seconds": round(time.perf_counter() - t0, 1)}
     if keep:
-        kb.scope.put_component(RETRIEVER_COMPONENT, blob)
-        _LOADED[(base.fingerprint, hashlib.sha256(blob).hexdigest()[:16])] = tuned
+        import torch
+
+        buf = io.BytesIO()
+        torch.save({"format": 1, "weights": weights, "meta": meta}, buf)
+        digest = kb.scope.put_component(RETRIEVER_COMPONENT, buf.getvalue())
+        _LOADED[(base.fingerprint, digest)] = tuned
         kb.reload_encoder()
         report["chunks_reencoded"] = kb.refresh_vectors(progress=progress)
     return report
+
+
+def _weights(base, model, rank: int) -> bytes:
+    import torch
+    from peft import get_peft_model_state_dict
+
+    cfg = {"r": rank, "lora_alpha": 2 * rank, "lora_dropout": 0.0, "target_modules": list(_TARGETS)}
+    buf = io.BytesIO()
+    torch.save({"format": 1, "base": base.fingerprint, "lora": cfg,
+                "state": {n: t.detach().clone() for n, t in get_peft_model_state_dict(model).items()}}, buf)
+    return buf.getvalue()
 
 
 def _version(kb) -> int:
     found = kb.scope.components(RETRIEVER_COMPONENT).get((kb.merchant_id, RETRIEVER_COMPONENT))
     if found is None:
         return 0
-    import torch
-
-    return int(torch.load(io.BytesIO(found[0]), map_location="cpu", weights_only=True)["meta"].get("version", 1))
+    return int(_unpack(found[0])[1].get("version", 1))
