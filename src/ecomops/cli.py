@@ -356,6 +356,9 @@ from .cli_kb import register as _register_kb  # noqa: E402  (`ecomops kb`)
 _register_kb(app)
 from .cli_service import register as _register_service  # noqa: E402  (`ecomops ask`, `feedback`)
 _register_service(app)
+from .cli_keys import register as _register_keys  # noqa: E402  (`ecomops keys`, `serve`)
+
+_register_keys(app)
 
 
 def main() -> None:

@@ -135,12 +135,9 @@ class RecentKeys:
                 d.popitem(last=False)
 
     def items(self, limit: int | None = None) -> list[tuple[str, str]]:
-        out = []
-        for k in reversed(self._d):
-            if limit is not None and len(out) >= limit:
-                break
-            out.append((k, self._d[k]))
-        return out
+        snap = list(self._d.items())  # one C-level copy: safe while another thread adds keys
+        snap.reverse()
+        return snap if limit is None else snap[:limit]
 
     def state_dict(self) -> dict:
         return {"max_items": self.max_items, "keys": list(self._d), "values": list(self._d.values())}
