@@ -15,7 +15,7 @@ from typing import Any, Literal, Optional
 from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel, Field
 
-from ..core.events import Order, View, Click, event_from_dict
+from ..core.events import Click, View, event_from_dict
 from ..ops.explain import explain
 from ..ops.recommend import recommend
 from .auth import Tenant, authenticate
@@ -103,7 +103,6 @@ async def predict_risk(body: RiskRequest, request: Request, tenant: Tenant = Dep
     d = body.model_dump(exclude={"merchant_id", "top", "ts"}, exclude_none=True)
     d.update(type="order", event_id=body.order_id, merchant_id=m, ts=ts)
     ev = event_from_dict(d)  # the stream's own validation (ValidationError -> 422)
-    assert isinstance(ev, Order)
     return _scored(m, "risk", task, explain(task.model, hasher, task.features(ev), body.top), ts)
 
 
@@ -127,20 +126,21 @@ def models(request: Request, merchant_id: Optional[str] = Query(None, max_length
     digests = scope.digests()  # checkpointed models of this scope
     merchants = sorted({mm for mm, _ in digests} | ({scope.merchant_id} if not scope.is_admin else set()))
     out = []
-    for mm in merchants:
-        tasks = rt.tasks(mm) or {}
-        for name in ("propensity", "risk"):
-            t = tasks.get(name)
-            if t is None and (mm, name) not in digests:
-                continue
-            out.append({
-                "merchant_id": mm, "model": name,
-                "examples_learned": t.n_learned if t else 0,
-                "pending_labels": len(t.labels) if t else 0,
-                "metrics": t.evaluation.summary() if t else {},
-                "drift_adaptations": t.policy.n_actions if t else 0,
-                "checkpoint_digest": digests.get((mm, name)),
-            })
+    with rt.lock():  # a consistent view: no chunk is being learned meanwhile
+        for mm in merchants:
+            tasks = rt.tasks(mm) or {}
+            for name in ("propensity", "risk"):
+                t = tasks.get(name)
+                if t is None and (mm, name) not in digests:
+                    continue
+                out.append({
+                    "merchant_id": mm, "model": name,
+                    "examples_learned": t.n_learned if t else 0,
+                    "pending_labels": len(t.labels) if t else 0,
+                    "metrics": t.evaluation.summary() if t else {},
+                    "drift_adaptations": t.policy.n_actions if t else 0,
+                    "checkpoint_digest": digests.get((mm, name)),
+                })
     return {"models": out}
 
 

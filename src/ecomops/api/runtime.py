@@ -104,9 +104,18 @@ class InboxSource:
 
 
 class ServiceEngine(Engine):
-    """The engine, telling the runtime after each checkpoint how far it has applied."""
+    """The engine, telling the runtime after each checkpoint how far it has applied.
+
+    ``lock`` is held while a chunk is learned: readers of metrics and pending labels (``/v1/models``)
+    take it for a consistent view; scoring does not need it (see the module docstring).
+    """
 
     runtime: "Runtime"
+    lock = threading.Lock()
+
+    def _flush(self) -> None:
+        with self.lock:
+            super()._flush()
 
     def checkpoint(self) -> None:
         super().checkpoint()
@@ -138,6 +147,7 @@ class Runtime:
     def _new_engine(self) -> ServiceEngine:
         eng = ServiceEngine(self.store, self.source, self.cfg.engine)
         eng.runtime = self
+        eng.lock = threading.Lock()
         return eng
 
     def start(self) -> None:
@@ -222,6 +232,11 @@ class Runtime:
         from ..engine import TASKS
 
         return {name: TASKS[name](self.cfg.engine) for name in ("propensity", "risk")}
+
+    def lock(self):
+        """The engine's learning lock (a no-op lock while the engine restarts)."""
+        eng = self.engine
+        return eng.lock if eng is not None else threading.Lock()
 
     @property
     def hasher(self):
