@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
-# System packages the tests need: a real redis-server (Redis Streams source) and PostgreSQL
-# (the store by URL). Both are started by the tests themselves on loopback, never as services.
+# System packages the tests need: a real redis-server (Redis Streams source), PostgreSQL
+# (the store by URL) and Debian's chromium (the dashboard's browser test, driven by Playwright).
+# The servers are started by the tests themselves on loopback, never as services.
 # Idempotent: installs only what is missing. Uses sudo when not root.
 set -euo pipefail
 need=()
 command -v redis-server >/dev/null 2>&1 || need+=(redis-server)
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need+=(postgresql)
+[ -x /usr/bin/chromium ] || need+=(chromium)  # the dashboard's headless browser test (Playwright)
 if ((${#need[@]} == 0)); then
   exit 0
 fi

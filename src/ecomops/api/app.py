@@ -24,6 +24,8 @@ from .routes_events import router as events_router
 from .routes_language import Language
 from .routes_language import router as language_router
 from .routes_models import router as models_router
+from .routes_review import History, Reviews
+from .routes_review import router as review_router
 from .runtime import Runtime, ServiceConfig
 
 __all__ = ["create_app"]
@@ -59,10 +61,13 @@ def create_app(cfg: ServiceConfig, runtime: Runtime | None = None) -> FastAPI:
     app.state.limiter = RateLimiter(cfg.rate_limit, cfg.burst)
     app.state.metrics = metrics = Metrics()
     app.state.language = Language(rt)
+    app.state.reviews = Reviews(rt)
+    app.state.history = History()
     install_handlers(app)
     app.add_middleware(BodyLimit, limit=cfg.max_body_bytes)
     app.add_middleware(MetricsMiddleware, metrics=metrics)  # outermost: counts 413s too
     app.include_router(events_router)
+    app.include_router(review_router)  # before models: /v1/models/history
     app.include_router(models_router)
     app.include_router(language_router)
 

@@ -105,7 +105,10 @@ def audit(body: ListingIn, request: Request, tenant: Tenant = Depends(authentica
         verdict = slot[0].audit(listing)
         slot[3] = True
         lang.save(m, slot)
-    return {"merchant_id": m, **verdict.to_dict()}
+    out = verdict.to_dict()
+    if out["verdict"] != "pass":  # the reviewers' queue (routes_review)
+        out["queue_id"] = request.app.state.reviews.add(m, listing, out)
+    return {"merchant_id": m, **out}
 
 
 @router.post("/v1/ask", summary="Answer a customer's question from the merchant's knowledge base")
