@@ -21,6 +21,10 @@ ENDPOINTS = [
     ("GET", "/v1/recommendations?buyer_id=b", None),
     ("POST", "/v1/audit", {"listing_id": "l", "title": "t", "category": "c", "price": 1}),
     ("POST", "/v1/ask", {"question": "hi"}),
+    ("GET", "/v1/audit/queue", None),
+    ("POST", "/v1/audit/queue/1/decision", {"decision": "approve"}),
+    ("POST", "/v1/ask/feedback", {"question": "hi", "accepted": True}),
+    ("GET", "/v1/models/history", None),
     *READS, ("GET", "/v1/me", None), ("GET", "/v1/engine", None), ("GET", "/metrics", None),
 ]
 
