@@ -56,6 +56,7 @@ test: setup-all
 bench: setup-all
 	$(BIN)/python benchmarks/online_learning.py --events $(BENCH_EVENTS) --out benchmarks/results/online_learning.json
 	$(BIN)/python benchmarks/engine_throughput.py --events 1000000 --out benchmarks/results/engine_throughput.json
+	$(BIN)/python benchmarks/service.py --events 200000 --rate 500 --duration 30 --out benchmarks/results/service.json
 	$(BIN)/python benchmarks/cold_start.py --out benchmarks/results/cold_start.json
 	@echo "transfer: 12 Blitzer pairs + label-efficiency curves, about 90 min on 2 cores (resumable via --work)"
 	$(BIN)/python benchmarks/transfer.py --threads 2 --work .bench-work --out benchmarks/results/transfer.json \
