@@ -55,7 +55,8 @@ function modelCard(m) {
     card.id = id;
     card.append(el("h3"), el("div", null, "legend"));
     const svg = svgEl("svg", { class: "chart", viewBox: "0 0 400 100", preserveAspectRatio: "none" });
-    svg.append(svgEl("g", { class: "drifts" }), svgEl("polyline", { class: "auc" }), svgEl("polyline", { class: "logloss" }));
+    svg.append(svgEl("line", { class: "ref", x1: 0, x2: 400, y1: 50, y2: 50 }), svgEl("g", { class: "drifts" }),
+               svgEl("polyline", { class: "auc" }), svgEl("polyline", { class: "logloss" }));
     card.append(svg);
     $("model-charts").append(card);
   }
