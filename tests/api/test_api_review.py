@@ -33,6 +33,8 @@ def test_flagged_listings_queue_and_a_decision_feeds_back(api):
     item = next(i for i in pending if i["id"] == d["queue_id"])
     assert item["listing_id"] == "Q-a-1" and item["status"] == "pending" and item["merchant_id"] == A
     assert [r["code"] for r in item["reasons"]] == ["missing_certification"]
+    assert _flag(api.a, "Q-a-1")["queue_id"] == item["id"]  # audited again while pending: the same item
+    assert [i["listing_id"] for i in _queue(api.a)].count("Q-a-1") == 1
     assert not [i for i in pending if i["listing_id"] == "Q-a-ok"]
 
     r = api.a.post(f"/v1/audit/queue/{item['id']}/decision", json={"decision": "approve", "comment": "has CCC"})
@@ -106,7 +108,8 @@ def test_model_history_grows_with_events(api):
     orders = [e for e in api.events_a if e["type"] == "order"][:40]
     more = [dict(o, event_id=f"hist-{i}", order_id=f"hist-{i}", ts=o["ts"] + 9000 + i) for i, o in enumerate(orders)]
     more += [{"type": "feedback", "event_id": f"hist-fb-{i}", "ts": o["ts"] + 9100, "target_id": f"hist-{i}",
-              "model": "risk", "verdict": "fake" if i % 2 else "legit", "label": float(i % 2)} for i, o in enumerate(orders)]
+              "model": "risk", "verdict": "fake" if i % 2 else "legit", "label": float(i % 2)}
+             for i, o in enumerate(orders)]
     accepted = h["events_accepted"]
     assert api.a.post("/v1/events", json=more, params={"wait": "true"}).json()["applied"]
     after, h2 = wait_until(lambda: (lambda r: r[0]["points"][-1]["n"] > p["n"] and r)(risk(api.a)), 30, 0.3,

@@ -72,19 +72,22 @@ class Reviews:
         self.runtime.store.scoped(merchant_id).put_component(QUEUE_COMPONENT, orjson.dumps(q))
 
     def add(self, merchant_id: str, listing: dict, verdict: dict) -> int:
+        """Queue a flagged listing; a listing audited again while pending keeps its item (updated)."""
         with self._lock:
             q = self._load(merchant_id)
-            item_id = q["next_id"]
-            q["next_id"] += 1
-            q["items"].append({
-                "id": item_id, "merchant_id": merchant_id, "listing_id": verdict["listing_id"],
-                "verdict": verdict["verdict"], "reasons": verdict["reasons"], "title": listing.get("title", ""),
-                "category": listing.get("category", ""), "price": listing.get("price"),
-                "currency": listing.get("currency", ""), "status": "pending", "decision": None,
-                "created_at": time.time(), "decided_at": None, "key_id": None,
-            })
+            fields = {"verdict": verdict["verdict"], "reasons": verdict["reasons"], "title": listing.get("title", ""),
+                      "category": listing.get("category", ""), "price": listing.get("price"),
+                      "currency": listing.get("currency", ""), "created_at": time.time()}
+            it = next((it for it in q["items"] if it["listing_id"] == verdict["listing_id"]
+                       and it["status"] == "pending"), None)
+            if it is None:
+                it = {"id": q["next_id"], "merchant_id": merchant_id, "listing_id": verdict["listing_id"],
+                      "status": "pending", "decision": None, "decided_at": None, "key_id": None}
+                q["next_id"] += 1
+                q["items"].append(it)
+            it.update(fields)
             self._save(merchant_id, q)
-            return item_id
+            return it["id"]
 
     def items(self, merchant_ids: list[str], status: str | None) -> list[dict]:
         with self._lock:

@@ -178,7 +178,8 @@ async function ask(ev) {
     lastAsk = { question, answer: a.answer };
     $("answer").hidden = false;
     $("answer-text").textContent = a.answer || "(no answer)";
-    $("citations").replaceChildren(...(a.citations || []).map((c) => el("li", c.doc_id + " v" + c.version + ": " + c.text)));
+    const cites = (a.citations || []).map((c) => el("li", c.doc_id + " v" + c.version + ": " + c.text));
+    $("citations").replaceChildren(...cites);
     $("answer-meta").textContent = "intent " + a.intent + " · confidence " + fmt(a.confidence, 2) +
       (a.escalate ? " · escalate: " + a.reason : "");
     $("correction").value = "";
