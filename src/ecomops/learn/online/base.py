@@ -183,7 +183,17 @@ class HashedBinaryModel:
 
     def digest(self) -> str:
         """sha256 hex over the configuration, all parameters and all optimizer state."""
-        return state_digest(self.state_dict())
+        # the live arrays, not state_dict()'s copies: a checkpoint digests every model, and copying
+        # megabytes per model while the service answers requests costs latency for nothing
+        d: dict[str, np.ndarray | int | float] = {
+            "n_bits": self.n_bits, "seed": self.seed, "optimizer_kind": int(self.optimizer.kind),
+            "optimizer_hyper": self.optimizer.hyper(), "scalars": self.scalars,
+        }
+        for name in self._extra_scalars:
+            d[name] = getattr(self, name)
+        for name in self._arrays:
+            d[name] = getattr(self, name)
+        return state_digest(d)
 
 
 def state_digest(d: dict) -> str:
@@ -196,7 +206,7 @@ def state_digest(d: dict) -> str:
             a = np.ascontiguousarray(v)
             a = a.astype(a.dtype.newbyteorder("<"), copy=False)
             h.update(f"{a.dtype.str}{a.shape}".encode())
-            h.update(a.tobytes())
+            h.update(a.reshape(-1).view(np.uint8) if a.size else b"")  # no copy; hashlib drops the GIL on big buffers
         else:
             h.update(repr(v).encode())
         h.update(b"\x01")
