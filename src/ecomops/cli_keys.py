@@ -123,7 +123,10 @@ def serve(
     rate_limit: float = typer.Option(1000.0, help="Requests per second per key (a key may carry its own)."),
     burst: float = typer.Option(2000.0, help="Requests a key may send at once above its rate."),
     max_body_mb: float = typer.Option(16.0, help="Largest request body in MiB (413 above)."),
-    flush_interval: float = typer.Option(1.0, help="Seconds: when the inbox idles, learn and checkpoint at most this often."),
+    flush_interval: float = typer.Option(1.0, help="Seconds: the longest an accepted event waits to be learned."),
+    checkpoint_interval: float = typer.Option(30.0, help="Seconds between saves of models + offset under a steady "
+                                              "stream (sooner when it pauses or a client waits). Events are durable "
+                                              "in the inbox anyway; a crash re-learns what came after the last save."),
     kb_encoder: str = typer.Option("default", help="Knowledge-base dense encoder: `default` (bundled MiniLM), a local model dir, or `none` (BM25 only)."),
     llm: Optional[str] = typer.Option(None, help="Language model of /v1/ask: `extractive` (default), an OpenAI-compatible URL, or a local model dir."),
     risk_alert_threshold: float = typer.Option(0.9, help="An order scored at or above this fake-order risk raises an alert."),
@@ -147,7 +150,7 @@ def serve(
     try:
         cfg = ServiceConfig(state=state, db=db, sources=list(source), rate_limit=rate_limit, burst=burst,
                             max_body_bytes=int(max_body_mb * 1024 * 1024), flush_interval=flush_interval,
-                            kb_encoder=kb_encoder, llm=llm,
+                            checkpoint_interval=checkpoint_interval, kb_encoder=kb_encoder, llm=llm,
                             engine=EngineConfig(max_merchants=max_merchants, risk_alert_threshold=risk_alert_threshold))
         lock = _lock_state(state) if db is None else None
         app = create_app(cfg)

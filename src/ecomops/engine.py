@@ -275,7 +275,11 @@ class Engine:
         max_records: int | None = None,
         on_progress: Callable[[Progress], None] | None = None,
         handle_signals: bool = False,
+        final_checkpoint: bool = True,
     ) -> RunSummary:
+        """Read the source to its end (or ``max_records``), learning chunk by chunk and checkpointing
+        on the configured triggers; ``final_checkpoint=False`` leaves the last save to the caller
+        (the service saves on its own clock: its inbox already keeps every accepted event)."""
         cfg = self.cfg
         start_records = self.records_read
         t0 = time.perf_counter()
@@ -329,7 +333,8 @@ class Engine:
                 if max_records is not None and self.records_read - start_records >= max_records:
                     break
             self._flush()
-            self.checkpoint()
+            if final_checkpoint or self._stop:
+                self.checkpoint()
         finally:
             for sig, h in old_handlers:
                 signal.signal(sig, h)

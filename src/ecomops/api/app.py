@@ -105,7 +105,7 @@ def create_app(cfg: ServiceConfig, runtime: Runtime | None = None) -> FastAPI:
         eng = rt.engine
         gauges = {
             "engine_up": ("1 while the engine thread runs.", 1.0 if rt.engine_ok else 0.0),
-            "inbox_backlog": ("Accepted events the engine has not checkpointed yet.", float(rt.backlog())),
+            "inbox_backlog": ("Accepted events the engine has not learned yet.", float(rt.backlog())),
             "engine_checkpoints": ("Checkpoints since start.", float(rt.checkpoints)),
             "engine_records_read": ("Records the engine has read (all time).", float(eng.records_read if eng else 0)),
             "engine_events_applied": ("Events applied (all time).", float(eng.events_applied if eng else 0)),
