@@ -527,8 +527,8 @@ def _server_stack() -> dict:
     return out
 
 
-DEFAULT_NOTE = ("Measured on a shared 2-core machine while other CPU-heavy jobs ran (see loadavg): the numbers are "
-                "pessimistic. Server and load generator share those 2 cores.")
+DEFAULT_NOTE = ("Server and load generator share the machine's cores; the load averages at start and end show "
+                "whether other jobs ran too (then the numbers are pessimistic).")
 
 
 def main(argv: list[str] | None = None) -> dict:
