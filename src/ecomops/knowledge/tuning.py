@@ -80,16 +80,20 @@ def load_tuned(scope, base: Any) -> TunedEncoder | None:
     """The merchant's tuned retriever on ``base``, or None (no adapter, or one for another encoder)."""
     if base is None or not hasattr(base, "model"):
         return None
-    found = scope.components(RETRIEVER_COMPONENT).get((scope.merchant_id, RETRIEVER_COMPONENT))
-    if found is None:
+    # the digest first (a small read): the adapter itself is read and merged once per process
+    digest = scope.digests().get((scope.merchant_id, RETRIEVER_COMPONENT))
+    if digest is None:
         return None
-    blob, digest = found
     key = (base.fingerprint, digest)
     if key not in _LOADED:
+        found = scope.components(RETRIEVER_COMPONENT).get((scope.merchant_id, RETRIEVER_COMPONENT))
+        if found is None:
+            return None
         try:
-            _LOADED[key] = TunedEncoder(base, *_unpack(blob))
+            _LOADED[(base.fingerprint, found[1])] = TunedEncoder(base, *_unpack(found[0]))
         except ConfigError:
             return None
+        key = (base.fingerprint, found[1])
     return _LOADED[key]
 
 
