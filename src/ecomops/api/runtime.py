@@ -162,6 +162,17 @@ class Runtime:
         self._thread.start()
         for f in self.forwarders:
             f.start()
+        if str(self.cfg.kb_encoder).lower() not in ("none", "off", ""):
+            # the encoder loads in seconds: on a side thread now, not inside the first /v1/ask
+            threading.Thread(target=self._warm_encoder, name="ecomops-warm-encoder", daemon=True).start()
+
+    def _warm_encoder(self) -> None:
+        from ..knowledge.dense import load_encoder
+
+        try:
+            load_encoder(self.cfg.kb_encoder)
+        except Exception:  # noqa: BLE001 - /v1/ask reports the same problem to its caller
+            log.warning("could not preload the knowledge-base encoder %r", self.cfg.kb_encoder, exc_info=True)
 
     def close(self) -> None:
         for f in self.forwarders:
