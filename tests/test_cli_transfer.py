@@ -14,9 +14,6 @@ from pathlib import Path
 
 import pytest
 
-pytest.importorskip("torch")
-pytest.importorskip("transformers")
-
 from typer.testing import CliRunner  # noqa: E402
 
 from ecomops.cli import app  # noqa: E402

@@ -10,11 +10,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-pytest.importorskip("fastapi")
-pytest.importorskip("uvicorn")
 
 
 def test_service_benchmark_quick_loses_nothing(tmp_path):

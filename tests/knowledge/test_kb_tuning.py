@@ -7,12 +7,11 @@ import json
 import pytest
 from typer.testing import CliRunner
 
-pytest.importorskip("peft")
-from ecomops.cli import app  # noqa: E402
-from ecomops.core.errors import ConfigError, StateError  # noqa: E402
-from ecomops.knowledge import KnowledgeBase  # noqa: E402
-from ecomops.knowledge.loaders import Document  # noqa: E402
-from ecomops.knowledge.tuning import RETRIEVER_COMPONENT, tune_retriever  # noqa: E402
+from ecomops.cli import app
+from ecomops.core.errors import ConfigError, StateError
+from ecomops.knowledge import KnowledgeBase
+from ecomops.knowledge.loaders import Document
+from ecomops.knowledge.tuning import RETRIEVER_COMPONENT, tune_retriever
 
 # The documents never name the product their questions are about: which answer goes with which
 # product is the merchant's own knowledge, learnable only from its question/answer history.

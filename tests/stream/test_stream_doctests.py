@@ -13,8 +13,6 @@ MODULES = ["base", "builtin_mappings", "files", "intake", "mapping", "mapspec", 
 
 @pytest.mark.parametrize("name", MODULES)
 def test_docstring_examples(name):
-    if name == "sim":
-        pytest.importorskip("ecomops.sim", reason="the simulator is not available")
     module = importlib.import_module(f"ecomops.stream.{name}")
     result = doctest.testmod(module, optionflags=doctest.ELLIPSIS)
     assert result.attempted > 0 and result.failed == 0

@@ -58,7 +58,6 @@ def test_sim_source_offsets_are_indexes_and_resume_exactly(fake_sim):
 
 
 def test_real_simulator_is_deterministic_and_resumable():
-    pytest.importorskip("ecomops.sim", reason="the simulator is not written yet")
     src = open_source("sim", events=300, seed=11)
     a = list(src.read())
     assert a == list(open_source("sim", events=300, seed=11).read())

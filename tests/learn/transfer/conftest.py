@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import os
 
 import numpy as np
 import pytest
 
-torch = pytest.importorskip("torch") if not os.environ.get("CI") else __import__("torch")
+import torch
 
 
 def build_tiny_encoder(path, seed: int = 0, hidden: int = 32, layers: int = 2) -> str:

@@ -7,7 +7,6 @@ import importlib
 
 import pytest
 
-pytest.importorskip("torch")
 
 MODULES = ["head", "coral", "mmd", "dann", "self_training", "fewshot", "adapters"]
 

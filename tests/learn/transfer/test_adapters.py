@@ -7,7 +7,7 @@ import json
 import numpy as np
 import pytest
 
-torch = pytest.importorskip("torch")
+import torch
 
 from ecomops.core.errors import ConfigError  # noqa: E402
 from ecomops.learn.transfer.adapters import ADAPTERS, make_adapter  # noqa: E402
