@@ -31,6 +31,7 @@ import numpy as np
 
 from ..core.errors import ConfigError, StateError
 from .base import RRF_K
+from .dense import to_bytes
 from .fusion import rrf
 
 __all__ = ["tune_retriever", "TunedEncoder", "load_tuned", "RETRIEVER_COMPONENT"]
@@ -103,11 +104,15 @@ def _pairs_from_kb(kb) -> list[tuple[str, str, str | None]]:
     return [(d.title, d.doc_id, None) for d in kb.documents() if d.kind in ANSWER_KINDS and d.title.strip()]
 
 
-def _recall_at(kb, encoder, pairs, k: int, bm25_weights: Sequence[float]) -> dict[float, float]:
-    """Share of ``pairs`` whose document is in the fused top ``k``, for each BM25 weight."""
+def _recall_at(kb, encoder, pairs, k: int, bm25_weights: Sequence[float], keep_index: list | None = None
+               ) -> dict[float, float]:
+    """Share of ``pairs`` whose document is in the fused top ``k``, for each BM25 weight.
+    ``keep_index``: the index built with ``encoder`` is appended to it (its vectors are reused)."""
     if not pairs:
         return {w: float("nan") for w in bm25_weights}
     idx = kb._index_with(encoder)
+    if keep_index is not None:
+        keep_index.append(idx)
     q = np.asarray(encoder.encode([p[0] for p in pairs]), dtype=np.float32)
     q /= np.maximum(np.linalg.norm(q, axis=1, keepdims=True), 1e-12)
     sims = q @ idx.vectors.T
@@ -221,11 +226,11 @@ def tune_retriever(
     model.eval()
     weights = _weights(base, model, rank)
     tuned = TunedEncoder(base, weights)
-    weight, after = 1.0, float("nan")
+    weight, after, built = 1.0, float("nan"), []
     if val:
         # BM25 and a retriever tuned on these very questions are no longer equals: weigh BM25 by
         # what retrieves the held-out questions best (ties keep more BM25, for exact ids and codes)
-        scores = _recall_at(kb, tuned, val, k, _BM25_WEIGHTS)
+        scores = _recall_at(kb, tuned, val, k, _BM25_WEIGHTS, keep_index=built)
         weight = max(_BM25_WEIGHTS, key=lambda w: (scores[w], w))
         after = scores[weight]
     meta = {"pairs": len(train), "epochs": epochs, "lr": lr, "trained_at": time.time(),
@@ -246,8 +251,13 @@ def tune_retriever(
         torch.save({"format": 1, "weights": weights, "meta": meta}, buf)
         digest = kb.scope.put_component(RETRIEVER_COMPONENT, buf.getvalue())
         _LOADED[(base.fingerprint, digest)] = tuned
+        n = 0
+        if built:  # the held-out check already encoded every chunk with the tuned retriever: store those
+            idx = built[0]
+            n = kb.scope.kb_set_vectors((d, v, c, to_bytes(vec), tuned.fingerprint)
+                                        for (d, v, c), vec in zip(idx.keys, idx.vectors))
         kb.reload_encoder()
-        report["chunks_reencoded"] = kb.refresh_vectors(progress=progress)
+        report["chunks_reencoded"] = n + kb.refresh_vectors(progress=progress)
     return report
 
 
